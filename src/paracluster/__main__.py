@@ -1,0 +1,5 @@
+"""Run the CLI with `python -m paracluster`."""
+
+from paracluster.cli import main
+
+main()
