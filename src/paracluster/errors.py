@@ -6,6 +6,10 @@ from __future__ import annotations
 class ClusterError(Exception):
     """Base of every ParaCluster error; its message is one sentence meant for the user."""
 
+    def body(self) -> dict:
+        """The JSON answer the CLI prints (and the REST API returns) for this error."""
+        return {"message": str(self)}
+
 
 class ConfigError(ClusterError):
     """A configuration problem."""
@@ -13,6 +17,28 @@ class ConfigError(ClusterError):
 
 class ConfigFileError(ConfigError):
     """The configuration file cannot be read or parsed."""
+
+
+class ConfigValidationError(ConfigError):
+    """Validation found problems at or above the failure level; carries every message, as ParallelCluster does."""
+
+    def __init__(self, message: str, validation_messages: list[dict]):
+        super().__init__(message)
+        self.validation_messages = validation_messages
+
+    def body(self) -> dict:
+        return {"configurationValidationErrors": self.validation_messages, "message": str(self)}
+
+
+class DryRunSucceeded(ClusterError):
+    """A request with --dryrun true passed validation; ParallelCluster reports this as an error (exit code 1)."""
+
+    def __init__(self, validation_messages: list[dict]):
+        super().__init__("Request would have succeeded, but DryRun flag is set.")
+        self.validation_messages = validation_messages
+
+    def body(self) -> dict:
+        return {"message": str(self), "validationMessages": self.validation_messages}
 
 
 class BadRequestError(ClusterError, ValueError):
@@ -25,3 +51,7 @@ class NotFoundError(ClusterError, LookupError):
 
 class ConflictError(ClusterError):
     """The request conflicts with existing state (name in use, operation in progress)."""
+
+
+class NotAvailableError(ClusterError):
+    """The operation exists in ParallelCluster but this build of ParaCluster cannot perform it yet."""

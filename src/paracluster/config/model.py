@@ -24,7 +24,7 @@ class ConfigNode:
         self._spec = spec
         self._data = data if data is not None else _EMPTY
         self.path = path
-        self.line = getattr(data, "line", line) if data is not None else line
+        self.line = line if line is not None else getattr(data, "line", None)
         self.parent = parent
 
     @property

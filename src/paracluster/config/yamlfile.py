@@ -72,6 +72,8 @@ def parse_yaml(text: str, source: str) -> object:
         raise ConfigFileError(f"{source}{where}: {problem}; fix the YAML syntax.") from None
     except yaml.YAMLError as err:
         raise ConfigFileError(f"{source}: {err}; fix the YAML syntax.") from None
+    except RecursionError:
+        raise ConfigFileError(f"{source}: the YAML is nested too deeply to read; fix the YAML syntax.") from None
 
 
 def read_yaml_file(path: str | Path) -> object:

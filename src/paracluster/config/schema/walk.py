@@ -91,7 +91,8 @@ class Walker:
         if not isinstance(data, dict):
             self.error(path, line, f"must be a mapping of keys (the {spec.title} section), not {describe(data)}")
             return False
-        line = getattr(data, "line", line)
+        # Point at the key that opens the section (the parent's line for it); the top level has no such key.
+        line = line if line is not None else getattr(data, "line", None)
         ok = True
         for key, value in list(data.items()):
             kpath, kline = join_path(path, key), key_line(data, key, line)
@@ -139,7 +140,7 @@ class Walker:
         if not isinstance(value, list):
             self.error(path, line, f"must be a list, not {describe(value)}")
             return False, value
-        line = getattr(value, "line", line)
+        line = line if line is not None else getattr(value, "line", None)
         ok = True
         for index, item in enumerate(value):
             valid, item = self.check_value(spec.item, item, f"{path}[{index}]", key_line(value, index, line))

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what ParaCluster needs on a Debian/Ubuntu machine, idempotently: system packages that are missing
+# (nothing is reinstalled), then a virtual environment with the project and its test dependencies.
+# Usage: scripts/install-deps.sh [VENV_DIR]   (run as root; safe to run again)
+set -euo pipefail
+
+VENV="${1:-.venv}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+# System packages by purpose. The local provider (real Slurm, munge, MPI in namespaces) adds its own here.
+PACKAGES=(python3 python3-venv python3-pip)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Prefer a python3 >= 3.11 from PATH (pyenv or the distribution's).
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
+    echo "install-deps: $PYTHON is older than 3.11; install Python 3.11+ or set PYTHON=/path/to/python3.11" >&2
+    exit 1
+}
+
+stamp="$VENV/.installed"
+if [[ ! -f "$stamp" || "$ROOT/pyproject.toml" -nt "$stamp" ]]; then
+    echo "install-deps: preparing virtual environment $VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+    touch "$stamp"
+fi

@@ -1,0 +1,38 @@
+"""`paracluster create-cluster`: validate a cluster configuration and create the cluster (or only validate)."""
+
+from __future__ import annotations
+
+import argparse
+
+from paracluster.cli.validation_args import add_validation_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from paracluster.cli import to_bool
+
+    add_validation_arguments(parser)
+    parser.add_argument(
+        "--rollback-on-failure",
+        type=to_bool,
+        default=True,
+        metavar="ROLLBACK_ON_FAILURE",
+        help="When set, a failed create is rolled back. (Defaults to 'true'.)",
+    )
+    parser.add_argument("-n", "--cluster-name", required=True, help="Name of the cluster that will be created.")
+    parser.add_argument(
+        "-c", "--cluster-configuration", required=True, help="Cluster configuration file (YAML)."
+    )
+
+
+def run(args: argparse.Namespace) -> dict:
+    from paracluster import api
+
+    return api.create_cluster(
+        cluster_name=args.cluster_name,
+        config_path=args.cluster_configuration,
+        region=args.region,
+        suppress_validators=tuple(args.suppress_validators),
+        validation_failure_level=args.validation_failure_level,
+        dryrun=args.dryrun,
+        rollback_on_failure=args.rollback_on_failure,
+    )

@@ -1,0 +1,153 @@
+"""Validators of names and counts: cluster, queue, compute resource, pool and storage names; limits per cluster."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from paracluster.config.validate.core import Context, Report, validator
+
+CLUSTER_NAME_MAX_LENGTH = 60
+CLUSTER_NAME_MAX_LENGTH_WITH_ACCOUNTING = 40  # slurmdbd derives database names from it
+_CLUSTER_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
+_RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9\-]*$")
+RESOURCE_NAME_MAX_LENGTH = 25
+_IMAGE_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$")
+_TAG_VALUE = re.compile(r"^([\w\+\-\=\.\_\:\@/]{0,256})$")
+STORAGE_NAME_MAX_LENGTH = 30
+
+MAX_QUEUES = 50
+MAX_COMPUTE_RESOURCES_PER_QUEUE = 50
+MAX_COMPUTE_RESOURCES_PER_CLUSTER = 50
+
+
+def check_cluster_name(name: str, *, accounting: bool = False) -> str | None:
+    """Return why a cluster name is invalid, or None."""
+    limit = CLUSTER_NAME_MAX_LENGTH_WITH_ACCOUNTING if accounting else CLUSTER_NAME_MAX_LENGTH
+    if not _CLUSTER_NAME.match(name) or len(name) > limit:
+        why = " (Slurm accounting is enabled)" if accounting else ""
+        return (
+            f"'{name}' is invalid; a cluster name starts with a letter, has only letters, digits and hyphens, "
+            f"and has at most {limit} characters{why}"
+        )
+    return None
+
+
+def check_image_id(image_id: str) -> str | None:
+    if not _IMAGE_ID.match(image_id):
+        return (
+            f"'{image_id}' is invalid; an image id starts with a letter, has only letters, digits and hyphens, "
+            "and has at most 128 characters"
+        )
+    return None
+
+
+def check_resource_name(name: str) -> str | None:
+    """Why a queue, compute resource or login pool name is invalid, or None."""
+    if name == "default":
+        return "'default' is reserved; choose another name"
+    if not _RESOURCE_NAME.match(name):
+        return f"'{name}' is invalid; use lowercase letters, digits and hyphens, starting with a letter"
+    if len(name) > RESOURCE_NAME_MAX_LENGTH:
+        return f"'{name}' is too long; use at most {RESOURCE_NAME_MAX_LENGTH} characters"
+    return None
+
+
+@validator("ClusterNameValidator")
+def cluster_name(context: Context, report: Report) -> None:
+    if context.cluster_name is None:
+        return
+    accounting = context.config.scheduling.slurm_settings.database.present
+    problem = check_cluster_name(context.cluster_name, accounting=accounting)
+    if problem:
+        report.error(f"--cluster-name {problem}")
+
+
+@validator("NameValidator")
+def resource_names(context: Context, report: Report) -> None:
+    config = context.config
+    named = []
+    for queue in config.scheduling.slurm_queues + config.scheduling.aws_batch_queues:
+        named.append(queue)
+        named.extend(queue.compute_resources)
+    named.extend(config.login_nodes.pools)
+    for node in named:
+        problem = check_resource_name(node.name)
+        if problem:
+            report.error(f"{node.where('Name')}: {problem}")
+
+
+@validator("MaxCountValidator")
+def max_counts(context: Context, report: Report) -> None:
+    scheduling = context.config.scheduling
+    queues = scheduling.slurm_queues
+    if len(queues) > MAX_QUEUES:
+        report.error(
+            f"{scheduling.where('SlurmQueues')}: has {len(queues)} queues; a cluster can have at most {MAX_QUEUES}"
+        )
+    total = 0
+    for queue in queues:
+        count = len(queue.compute_resources)
+        total += count
+        if count > MAX_COMPUTE_RESOURCES_PER_QUEUE:
+            report.error(
+                f"{queue.where('ComputeResources')}: queue '{queue.name}' has {count} compute resources; "
+                f"a queue can have at most {MAX_COMPUTE_RESOURCES_PER_QUEUE}"
+            )
+    if total > MAX_COMPUTE_RESOURCES_PER_CLUSTER:
+        report.error(
+            f"{scheduling.where('SlurmQueues')}: the queues have {total} compute resources in all; "
+            f"a cluster can have at most {MAX_COMPUTE_RESOURCES_PER_CLUSTER}"
+        )
+
+
+def _report_duplicates(report: Report, nodes: list, key: str, what: str, *, getter=None) -> None:
+    values = [getter(node) if getter else node.get(key) for node in nodes]
+    counts = Counter(value for value in values if value is not None)
+    reported = set()
+    for node, value in zip(nodes, values):
+        if value is not None and counts[value] > 1 and value not in reported:
+            reported.add(value)
+            report.error(f"{node.where(key)}: the {what} '{value}' is used {counts[value]} times; make each unique")
+
+
+@validator("DuplicateNameValidator")
+def duplicate_names(context: Context, report: Report) -> None:
+    config = context.config
+    queues = config.scheduling.slurm_queues + config.scheduling.aws_batch_queues
+    _report_duplicates(report, queues, "Name", "queue name")
+    for queue in queues:
+        _report_duplicates(report, queue.compute_resources, "Name", f"compute resource name in queue '{queue.name}'")
+    _report_duplicates(report, config.shared_storage, "Name", "shared storage name")
+    _report_duplicates(report, config.login_nodes.pools, "Name", "login node pool name")
+    existing = [storage for storage in config.shared_storage if _existing_storage_id(storage)]
+    _report_duplicates(report, existing, "StorageType", "existing file system or volume id", getter=_existing_storage_id)
+
+
+def _existing_storage_id(storage) -> str | None:
+    """The id of the existing file system, volume or cache a SharedStorage item mounts, if any."""
+    settings = {
+        "Ebs": ("ebs_settings", "volume_id"),
+        "Efs": ("efs_settings", "file_system_id"),
+        "FsxLustre": ("fsx_lustre_settings", "file_system_id"),
+        "FsxOpenZfs": ("fsx_open_zfs_settings", "volume_id"),
+        "FsxOntap": ("fsx_ontap_settings", "volume_id"),
+        "FileCache": ("file_cache_settings", "file_cache_id"),
+    }.get(storage.storage_type)
+    if settings is None:
+        return None
+    section, attribute = settings
+    return getattr(getattr(storage, section), attribute)
+
+
+@validator("SharedStorageNameValidator")
+def shared_storage_names(context: Context, report: Report) -> None:
+    for storage in context.config.shared_storage:
+        name = storage.name
+        where = storage.where("Name")
+        if not _TAG_VALUE.match(name):
+            report.error(f"{where}: '{name}' is invalid; use only letters, digits and + - = . _ : @ / (no spaces)")
+        if len(name) > STORAGE_NAME_MAX_LENGTH:
+            report.error(f"{where}: '{name}' is too long; use at most {STORAGE_NAME_MAX_LENGTH} characters")
+        if name == "default":
+            report.error(f"{where}: 'default' is reserved; choose another name")

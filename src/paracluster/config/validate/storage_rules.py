@@ -1,0 +1,1 @@
+"""Placeholder: validators of this domain are being written."""
