@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from paracluster.errors import (
     BadRequestError,
     ConfigValidationError,
     DryRunSucceeded,
     NotAvailableError,
 )
+
+
+# The request-level pattern of a cluster name (at least two characters); ClusterNameValidator then checks length.
+_CLUSTER_NAME_PARAMETER = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]+$")
 
 
 def _validate(kind: str, config_path: str, name: str, region: str | None, suppress, failure_level: str):
@@ -19,9 +25,8 @@ def _validate(kind: str, config_path: str, name: str, region: str | None, suppre
         failure_level=failure_level,
     )
     messages = [finding.to_json() for finding in outcome.findings]
-    label = "cluster" if kind == "cluster" else "image"
     if outcome.blocking:
-        raise ConfigValidationError(f"Invalid {label} configuration.", messages)
+        raise ConfigValidationError(f"Invalid {kind} configuration.", messages)
     config_region = outcome.config.region if outcome.config is not None else None
     if region and config_region and region != config_region:
         raise BadRequestError(
@@ -42,6 +47,11 @@ def create_cluster(
     rollback_on_failure: bool = True,
 ) -> dict:
     """Validate the configuration and create the cluster; with `dryrun`, stop after validation."""
+    if not _CLUSTER_NAME_PARAMETER.match(cluster_name):
+        raise BadRequestError(
+            f"--cluster-name '{cluster_name}' is invalid; use at least two letters, digits or hyphens, "
+            "starting with a letter"
+        )
     _, messages = _validate(
         "cluster", config_path, cluster_name, region, suppress_validators, validation_failure_level
     )

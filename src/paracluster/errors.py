@@ -27,7 +27,10 @@ class ConfigValidationError(ConfigError):
         self.validation_messages = validation_messages
 
     def body(self) -> dict:
-        return {"configurationValidationErrors": self.validation_messages, "message": str(self)}
+        body = {"message": str(self)}
+        if self.validation_messages:
+            body = {"configurationValidationErrors": self.validation_messages, **body}
+        return body
 
 
 class DryRunSucceeded(ClusterError):
@@ -38,7 +41,11 @@ class DryRunSucceeded(ClusterError):
         self.validation_messages = validation_messages
 
     def body(self) -> dict:
-        return {"message": str(self), "validationMessages": self.validation_messages}
+        # ParallelCluster leaves validationMessages out when there is nothing to report.
+        body = {"message": str(self)}
+        if self.validation_messages:
+            body["validationMessages"] = self.validation_messages
+        return body
 
 
 class BadRequestError(ClusterError, ValueError):

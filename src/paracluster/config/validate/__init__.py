@@ -22,6 +22,7 @@ MODULES = (
 )
 
 SCHEMA_VALIDATOR = "ConfigSchemaValidator"
+IMAGE_SCHEMA_VALIDATOR = "ImageSchemaValidator"
 
 
 @dataclass
@@ -39,24 +40,28 @@ class Outcome:
 
 
 def validate_config(
-    path: str,
+    path: str | None,
     *,
     kind: str = "cluster",
     cluster_name: str | None = None,
     suppress: tuple[str, ...] = (),
     failure_level: str = "ERROR",
+    text: str | None = None,
 ) -> Outcome:
-    """Load a cluster or image config file and run the schema check and then every validator.
+    """Load a cluster or image config (a file, or `text`) and run the schema check and then every validator.
 
     Raises ConfigFileError when the file cannot be read or is not YAML; everything else is a finding.
     """
     from paracluster.catalog import default_catalog
-    from paracluster.config.load import load_cluster_config, load_image_config
+    from paracluster.config.load import load_config_file, load_config_text
+    from paracluster.config.schema import CLUSTER, IMAGE_CONFIG
 
     parse_suppressions(suppress)  # reject a malformed suppressor before doing any work
-    loaded = (load_image_config if kind == "image" else load_cluster_config)(path)
+    spec = IMAGE_CONFIG if kind == "image" else CLUSTER
+    loaded = load_config_text(spec, text) if text is not None else load_config_file(spec, path)
     outcome = Outcome(failure_level=Level[failure_level])
-    outcome.findings = [Finding(Level[p.level], SCHEMA_VALIDATOR, str(p)) for p in loaded.problems]
+    schema_type = IMAGE_SCHEMA_VALIDATOR if kind == "image" else SCHEMA_VALIDATOR
+    outcome.findings = [Finding(Level[p.level], schema_type, str(p)) for p in loaded.problems]
     if loaded.config is None:
         outcome.schema_ok = False
         return outcome
