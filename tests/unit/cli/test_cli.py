@@ -48,7 +48,7 @@ def test_invalid_config_is_pcluster_400_shape(capsys, write_config):
     assert body["configurationValidationErrors"] == [
         {"level": "ERROR", "type": "ConfigSchemaValidator",
          "message": "Image/Os (line 2): 'win' is not allowed; use one of: alinux2, alinux2023, ubuntu2004, "
-                    "ubuntu2204, ubuntu2404, rhel8, rocky8, rhel9, rocky9"},
+                    "ubuntu2204, ubuntu2404, rhel8, rocky8, rhel9, rocky9, centos7, ubuntu1804"},
     ]
 
 

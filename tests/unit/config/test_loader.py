@@ -263,3 +263,56 @@ def test_view_rejects_unknown_attribute():
     with pytest.raises(AttributeError, match="has no key for attribute 'nope'"):
         _ = config.head_node.nope
     assert config.head_node.where("InstanceType") == "HeadNode/InstanceType (line 4)"
+
+
+@pytest.mark.parametrize(
+    "addition",
+    [
+        # ParallelCluster 3.15: launch template overrides and the EFA interface type.
+        ("Scheduling", "          LaunchTemplateOverrides:\n            LaunchTemplateId: lt-0123\n            Version: 2\n"),
+        ("top", "DevSettings:\n  EfaInterfaceType: efa\n"),
+        # ParallelCluster 3.14: prioritized allocation strategies.
+        ("queue", "      AllocationStrategy: prioritized\n"),
+    ],
+)
+def test_keys_of_later_releases_load(addition):
+    where, text = addition
+    if where == "top":
+        config_text = MINIMAL_CLUSTER + text
+    elif where == "queue":
+        config_text = MINIMAL_CLUSTER.replace("      ComputeResources:\n", text + "      ComputeResources:\n")
+    else:
+        config_text = MINIMAL_CLUSTER.replace("          InstanceType: c5.xlarge\n",
+                                              "          InstanceType: c5.xlarge\n" + text)
+    loaded = load(config_text)
+    assert loaded.problems == [] and loaded.config is not None
+
+
+@pytest.mark.parametrize(
+    ("old_text", "new_text"),
+    [
+        ("Os: alinux2023", "Os: centos7"),
+        ("Os: alinux2023", "Os: ubuntu1804"),
+        ("    SubnetId: subnet-12345678\n",
+         "    SubnetId: subnet-12345678\n  LocalStorage:\n    RootVolume:\n      KmsKeyId: key\n"),
+    ],
+)
+def test_values_and_keys_of_older_releases_load_with_a_warning(old_text, new_text):
+    loaded = load(MINIMAL_CLUSTER.replace(old_text, new_text))
+    assert loaded.config is not None
+    assert [problem.level for problem in loaded.problems] == ["WARNING"]
+    assert "removed in ParallelCluster" in loaded.problems[0].message
+
+
+def test_image_installation_section_of_3_12():
+    loaded = load_config_text(IMAGE_CONFIG, """\
+Build:
+  InstanceType: c5.xlarge
+  ParentImage: ami-12345678
+  Installation:
+    LustreClient:
+      Enabled: false
+""")
+    assert loaded.problems == []
+    build = loaded.config.build
+    assert (build.installation.lustre_client.enabled, build.installation.nvidia_software.enabled) == (False, False)

@@ -52,6 +52,7 @@ DEFAULT_USER_BY_OS = {
     "rocky8": "rocky",
     "rocky9": "rocky",
     "centos7": "centos",
+    "ubuntu1804": "ubuntu",
 }
 
 IMAGE = Section(
@@ -244,6 +245,7 @@ DEV_SETTINGS = Section(
             policy=SUPPORTED,
         ),
         "ComputeStartupTimeMetricEnabled": Bool(default=False, policy=SUPPORTED),
+        "EfaInterfaceType": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15"),
     },
     policy=SUPPORTED,
 )

@@ -78,6 +78,14 @@ BUILD = Section(
         "SecurityGroupIds": ListOf(Str(), checks=(_security_group_ids,)),
         "SubnetId": Str(pattern=SUBNET_ID, pattern_help="use a subnet id such as subnet-0123456789abcdef0"),
         "UpdateOsPackages": Section("UpdateOsPackages", {"Enabled": Bool(default=False)}),
+        # ParallelCluster 3.12: what the image build installs besides the ParallelCluster stack.
+        "Installation": Section(
+            "Installation",
+            {
+                "LustreClient": Section("LustreClient", {"Enabled": Bool(default=True)}),
+                "NvidiaSoftware": Section("NvidiaSoftware", {"Enabled": Bool(default=False)}),
+            },
+        ),
         "Imds": IMDS_SUPPORT,
     },
     required=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from paracluster.config.versions import ALLOCATION_STRATEGIES, BATCH_NETWORKING_REMOVED
 from paracluster.config.schema.common import (
     ami_id,
     custom_actions,
@@ -40,7 +41,6 @@ from paracluster.config.schema.types import (
 SCHEDULERS = ("slurm", "awsbatch")
 SCALING_STRATEGIES = ("all-or-nothing", "best-effort", "greedy-all-or-nothing")
 CAPACITY_TYPES = ("ONDEMAND", "SPOT", "CAPACITY_BLOCK")
-ALLOCATION_STRATEGIES = ("lowest-price", "capacity-optimized", "price-capacity-optimized")
 QUEUE_UPDATE_STRATEGIES = ("COMPUTE_FLEET_STOP", "DRAIN", "TERMINATE")
 DEFAULT_MIN_COUNT, DEFAULT_MAX_COUNT = 0, 10
 MIN_NODE_PRIORITY, MAX_NODE_PRIORITY = 1, 2**32 - 1
@@ -130,6 +130,15 @@ SLURM_COMPUTE_RESOURCE = Section(
         "HealthChecks": HEALTH_CHECKS,
         "CustomSlurmSettings": Mapping(default=dict, policy=SUPPORTED),
         "Tags": tags(QUEUE_UPDATE_STRATEGY, QUEUE_UPDATE_STRATEGY),
+        "LaunchTemplateOverrides": Section(
+            "LaunchTemplateOverrides",
+            {
+                "LaunchTemplateId": Str(required=True, policy=QUEUE_UPDATE_STRATEGY),
+                "Version": Int(required=True, minimum=1, policy=QUEUE_UPDATE_STRATEGY),
+            },
+            policy=QUEUE_UPDATE_STRATEGY,
+            doc="ParallelCluster 3.15: a launch template whose network interfaces override the generated ones",
+        ),
         "StaticNodePriority": Int(minimum=MIN_NODE_PRIORITY, maximum=MAX_NODE_PRIORITY, default=1, policy=SUPPORTED),
         "DynamicNodePriority": Int(
             minimum=MIN_NODE_PRIORITY, maximum=MAX_NODE_PRIORITY, default=1000, policy=SUPPORTED
@@ -275,6 +284,8 @@ AWS_BATCH_QUEUE = Section(
                 "SecurityGroups": security_groups(),
                 "AssignPublicIp": Bool(policy=UNSUPPORTED),
                 "SubnetIds": subnet_ids(MANAGED_FSX, required=True, min_len=1, max_len=1),
+                "PlacementGroup": PLACEMENT_GROUP.extend("PlacementGroup", {}, deprecated=BATCH_NETWORKING_REMOVED),
+                "Proxy": proxy(COMPUTE_FLEET_STOP).extend("Proxy", {}, deprecated=BATCH_NETWORKING_REMOVED),
             },
             checks=(networking_security_group_check,),
             required=True,

@@ -18,6 +18,7 @@ from paracluster.config.schema.types import (
     Str,
 )
 from paracluster.config.schema.common import path_str
+from paracluster.config.versions import ROOT_VOLUME_KMS_KEY_REMOVED
 
 VOLUME_TYPES = ("standard", "io1", "io2", "gp2", "st1", "sc1", "gp3")
 STORAGE_TYPES = ("Ebs", "FsxLustre", "FsxOpenZfs", "FsxOntap", "Efs", "FileCache")
@@ -43,6 +44,7 @@ def root_volume(policy: str, *, head: bool) -> Section:
     }
     if head:
         fields["DeleteOnTermination"] = Bool(default=True, policy=UNSUPPORTED)
+        fields["KmsKeyId"] = Str(policy=UNSUPPORTED, deprecated=ROOT_VOLUME_KMS_KEY_REMOVED)
     return Section("RootVolume", fields, policy=SUPPORTED if head else policy)
 
 

@@ -11,6 +11,7 @@ from paracluster.config.validate.core import Context, Finding, Level, parse_supp
 MODULES = (
     "names",
     "cluster_rules",
+    "account_rules",
     "storage_rules",
     "ebs_rules",
     "fsx_rules",

@@ -42,15 +42,16 @@ def check_image_id(image_id: str) -> str | None:
     return None
 
 
-def check_resource_name(name: str) -> str | None:
-    """Why a queue, compute resource or login pool name is invalid, or None."""
-    if name == "default":
-        return "'default' is reserved; choose another name"
+def resource_name_problems(name: str) -> list[str]:
+    """Why a queue, compute resource or login pool name is invalid (each rule on its own, as in ParallelCluster)."""
+    problems = []
     if not _RESOURCE_NAME.match(name):
-        return f"'{name}' is invalid; use lowercase letters, digits and hyphens, starting with a letter"
+        problems.append(f"'{name}' is invalid; use lowercase letters, digits and hyphens, starting with a letter")
     if len(name) > RESOURCE_NAME_MAX_LENGTH:
-        return f"'{name}' is too long; use at most {RESOURCE_NAME_MAX_LENGTH} characters"
-    return None
+        problems.append(f"'{name}' is too long; use at most {RESOURCE_NAME_MAX_LENGTH} characters")
+    if name == "default":
+        problems.append("'default' is reserved; choose another name")
+    return problems
 
 
 @validator("ClusterNameValidator")
@@ -72,8 +73,7 @@ def resource_names(context: Context, report: Report) -> None:
         named.extend(queue.compute_resources)
     named.extend(config.login_nodes.pools)
     for node in named:
-        problem = check_resource_name(node.name)
-        if problem:
+        for problem in resource_name_problems(node.name):
             report.error(f"{node.where('Name')}: {problem}")
 
 
@@ -101,50 +101,59 @@ def max_counts(context: Context, report: Report) -> None:
         )
 
 
-def _report_duplicates(report: Report, nodes: list, key: str, what: str, *, getter=None) -> None:
-    values = [getter(node) if getter else node.get(key) for node in nodes]
+def _report_duplicates(report: Report, sites: list, what: str, scope: str = "") -> None:
+    """One finding per list, as in ParallelCluster, at the first repeated value; `sites` are (node, key) pairs."""
+    values = [node.get(key) for node, key in sites]
     counts = Counter(value for value in values if value is not None)
-    reported = set()
-    for node, value in zip(nodes, values):
-        if value is not None and counts[value] > 1 and value not in reported:
-            reported.add(value)
-            report.error(f"{node.where(key)}: the {what} '{value}' is used {counts[value]} times; make each unique")
+    repeated = [value for value in dict.fromkeys(values) if value is not None and counts[value] > 1]
+    if not repeated:
+        return
+    node, key = sites[values.index(repeated[0])]
+    if len(repeated) == 1:
+        value = repeated[0]
+        report.error(f"{node.where(key)}: the {what} '{value}' is used {counts[value]} times{scope}; make each unique")
+    else:
+        listed = ", ".join(f"'{value}' ({counts[value]} times)" for value in repeated)
+        report.error(f"{node.where(key)}: the {what}s {listed} are repeated{scope}; make each unique")
 
 
 @validator("DuplicateNameValidator")
 def duplicate_names(context: Context, report: Report) -> None:
     config = context.config
     queues = config.scheduling.slurm_queues + config.scheduling.aws_batch_queues
-    _report_duplicates(report, queues, "Name", "queue name")
+    _report_duplicates(report, [(queue, "Name") for queue in queues], "queue name")
     for queue in queues:
-        _report_duplicates(report, queue.compute_resources, "Name", f"compute resource name in queue '{queue.name}'")
-    _report_duplicates(report, config.shared_storage, "Name", "shared storage name")
-    _report_duplicates(report, config.login_nodes.pools, "Name", "login node pool name")
-    existing = [storage for storage in config.shared_storage if _existing_storage_id(storage)]
-    _report_duplicates(report, existing, "StorageType", "existing file system or volume id", getter=_existing_storage_id)
+        sites = [(resource, "Name") for resource in queue.compute_resources]
+        _report_duplicates(report, sites, "compute resource name", f" in queue '{queue.name}'")
+    _report_duplicates(report, [(storage, "Name") for storage in config.shared_storage], "shared storage name")
+    _report_duplicates(report, [(pool, "Name") for pool in config.login_nodes.pools], "login node pool name")
+    existing = [site for site in map(_existing_storage_id, config.shared_storage) if site[0].get(site[1])]
+    _report_duplicates(report, existing, "existing file system or volume id")
 
 
-def _existing_storage_id(storage) -> str | None:
-    """The id of the existing file system, volume or cache a SharedStorage item mounts, if any."""
-    settings = {
-        "Ebs": ("ebs_settings", "volume_id"),
-        "Efs": ("efs_settings", "file_system_id"),
-        "FsxLustre": ("fsx_lustre_settings", "file_system_id"),
-        "FsxOpenZfs": ("fsx_open_zfs_settings", "volume_id"),
-        "FsxOntap": ("fsx_ontap_settings", "volume_id"),
-        "FileCache": ("file_cache_settings", "file_cache_id"),
-    }.get(storage.storage_type)
-    if settings is None:
-        return None
-    section, attribute = settings
-    return getattr(getattr(storage, section), attribute)
+def _existing_storage_id(storage) -> tuple:
+    """(settings section, key) of the id of the existing file system, volume or cache a SharedStorage item mounts."""
+    section, key = {
+        "Ebs": ("EbsSettings", "VolumeId"),
+        "Efs": ("EfsSettings", "FileSystemId"),
+        "FsxLustre": ("FsxLustreSettings", "FileSystemId"),
+        "FsxOpenZfs": ("FsxOpenZfsSettings", "VolumeId"),
+        "FsxOntap": ("FsxOntapSettings", "VolumeId"),
+        "FileCache": ("FileCacheSettings", "FileCacheId"),
+    }[storage.storage_type]
+    return storage.get(section), key
 
 
 @validator("SharedStorageNameValidator")
 def shared_storage_names(context: Context, report: Report) -> None:
+    named = []
     for storage in context.config.shared_storage:
-        name = storage.name
-        where = storage.where("Name")
+        named.append(storage)
+        # ParallelCluster applies the same rules to the names of FSx for Lustre data repository associations.
+        named.extend(storage.fsx_lustre_settings.data_repository_associations)
+    for node in named:
+        name = node.name
+        where = node.where("Name")
         if not _TAG_VALUE.match(name):
             report.error(f"{where}: '{name}' is invalid; use only letters, digits and + - = . _ : @ / (no spaces)")
         if len(name) > STORAGE_NAME_MAX_LENGTH:

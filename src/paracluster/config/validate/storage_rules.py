@@ -167,7 +167,8 @@ def _ephemeral_mount_dirs(context: Context) -> dict[str, dict]:
     for queue in config.scheduling.slurm_queues:
         with_store = []
         for resource in queue.compute_resources:
-            names = [resource.instance_type] if resource.instance_type else [i.instance_type for i in resource.instances]
+            names = [resource.instance_type] if resource.instance_type else []
+            names += [item.instance_type for item in resource.instances]
             for name in names:
                 info = context.instance_type(name)
                 if info is not None and info.instance_store_disks:
@@ -200,8 +201,8 @@ def duplicate_mount_dirs(context: Context, report: Report) -> None:
             _, storage = by_dir[mount_dir][0]
             nodes = " and ".join(_node_label(node) for node in entry["nodes"])
             report.warning(
-                f"{storage.where('MountDir')}: {mount_dir} is also where {nodes} mount the instance store volumes "
-                f"of {', '.join(sorted(entry['types']))}; change this MountDir or LocalStorage/EphemeralVolume/MountDir"
+                f"{storage.where('MountDir')}: {mount_dir} is also the instance store mount directory of {nodes} "
+                f"({', '.join(sorted(entry['types']))}); change this MountDir or LocalStorage/EphemeralVolume/MountDir"
             )
 
 
@@ -211,18 +212,21 @@ def overlapping_mount_dirs(context: Context, report: Report) -> None:
     if not shared:
         return
     local = list(_ephemeral_mount_dirs(context))
-    pairs = [(shared[i], shared[j].mount_dir, "") for i in range(len(shared)) for j in range(i + 1, len(shared))]
-    pairs += [(storage, mount_dir, " (instance store)") for storage in shared for mount_dir in local]
+    # (storage, the other storage or None for an instance store dir, the other dir); ParallelCluster's pair order.
+    pairs = [(shared[i], shared[j], shared[j].mount_dir) for i in range(len(shared)) for j in range(i + 1, len(shared))]
+    pairs += [(storage, None, mount_dir) for storage in shared for mount_dir in local]
     # Plain string prefixes, as in ParallelCluster: paths are not normalised, so /a/ and /a/b do not overlap.
-    nested = []
-    for storage, other, label in pairs:
+    nested: dict[str, object] = {}  # what is nested in what -> the shared storage to point at
+    for storage, other, other_dir in pairs:
         mine = storage.mount_dir
-        if mine.startswith(other + "/"):
-            nested.append((storage, f"{mine} is inside {other}{label}"))
-        elif other.startswith(mine + "/"):
-            nested.append((storage, f"{other}{label} is inside {mine}"))
+        label = "" if other else " (instance store)"
+        if mine.startswith(other_dir + "/"):
+            nested.setdefault(f"{mine} is inside {other_dir}{label}", storage)
+        elif other_dir.startswith(mine + "/"):
+            nested.setdefault(f"{other_dir}{label} is inside {mine}", other or storage)
     if nested:
+        first = next(iter(nested.values()))
         report.error(
-            f"{nested[0][0].where('MountDir')}: mount directories cannot be nested, but "
-            f"{' and '.join(text for _, text in nested)}; move them apart"
+            f"{first.where('MountDir')}: mount directories cannot be nested, but {' and '.join(nested)}; "
+            "move them apart"
         )
