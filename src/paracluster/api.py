@@ -22,7 +22,7 @@ def _validate(kind: str, config_path: str, name: str, region: str | None, suppre
 
     outcome = validate_config(
         config_path, kind=kind, cluster_name=name if kind == "cluster" else None, suppress=suppress,
-        failure_level=failure_level,
+        failure_level=failure_level, region=region,
     )
     messages = [finding.to_json() for finding in outcome.findings]
     if outcome.blocking:

@@ -39,6 +39,11 @@ class InstanceType:
     def instance_store_total_gb(self) -> int:
         return sum(self.instance_store_disks)
 
+    @property
+    def architecture(self) -> str | None:
+        """The node architecture ParallelCluster derives: the first of x86_64 and arm64 the type supports."""
+        return next((arch for arch in self.architectures if arch in ("x86_64", "arm64")), None)
+
     def to_row(self) -> list:
         """This type as a data-file row: the values of ROW_FIELDS, in order."""
         return [list(v) if isinstance(v, tuple) else v for v in (getattr(self, f) for f in ROW_FIELDS)]

@@ -25,7 +25,8 @@ def test_version(capsys):
 
 
 def test_dryrun_success_is_pcluster_412_shape(capsys, write_config):
-    path = write_config(MINIMAL_CLUSTER)
+    path = write_config(MINIMAL_CLUSTER.replace("    SubnetId: subnet-12345678\n",
+                                                "    SubnetId: subnet-12345678\n  Ssh:\n    KeyName: k\n"))
     code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--dryrun", "true")
     assert code == 1
     assert body == {"message": "Request would have succeeded, but DryRun flag is set."}

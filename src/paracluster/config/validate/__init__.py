@@ -48,6 +48,7 @@ def validate_config(
     suppress: tuple[str, ...] = (),
     failure_level: str = "ERROR",
     text: str | None = None,
+    region: str | None = None,
 ) -> Outcome:
     """Load a cluster or image config (a file, or `text`) and run the schema check and then every validator.
 
@@ -77,7 +78,8 @@ def validate_config(
             outcome.findings.append(Finding(Level.ERROR, SCHEMA_VALIDATOR, message))
             return outcome
     outcome.config = loaded.config
-    context = Context(loaded.config, catalog, cluster_name=cluster_name, kind=kind)
+    region = region or loaded.config.region
+    context = Context(loaded.config, catalog, cluster_name=cluster_name, kind=kind, region=region)
     outcome.findings.extend(run_validators(context, suppress))
     return outcome
 

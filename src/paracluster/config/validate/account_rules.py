@@ -59,30 +59,33 @@ def domain_address(context: Context, report: Report) -> None:
         report.warning(f"{where}: plain ldap sends directory traffic unencrypted; prefer ldaps{extra}")
 
 
-@validator("PasswordSecretArnValidator")
-def password_secret_arn(context: Context, report: Report) -> None:
-    service = context.config.directory_service
-    arn = service.password_secret_arn
-    if not (service.present and arn):
-        return
+def password_secret_problem(arn: str, region: str | None) -> str | None:
+    """Why a PasswordSecretArn cannot hold a password, or None when it can or only the provider can tell."""
     parts = arn.split(":")
     if len(parts) < 6:
-        report.error(f"{service.where('PasswordSecretArn')}: '{arn}' is not a complete ARN; use a secret ARN")
-        return
+        return f"'{arn}' is not a complete ARN; use an AWS Secrets Manager secret ARN"
     kind, resource = parts[2], parts[5]
     if kind == "ssm":
         resource = resource.split("/")[0]
     if kind == "secretsmanager" and resource == "secret":
-        return  # that the secret exists and is readable is a provider check
-    region = context.config.region
-    if kind == "ssm" and resource == "parameter":
-        if region is None or region == SSM_PASSWORD_REGION:
-            return  # without a Region the provider decides; in that region the parameter is read by the provider
+        return None  # that the secret exists and is readable is a provider check
+    if kind == "ssm" and resource == "parameter" and region in (None, SSM_PASSWORD_REGION):
+        return None  # without a Region the provider decides; in that region the provider reads the parameter
     where_region = f" in region {region}" if region else ""
-    report.error(
-        f"{service.where('PasswordSecretArn')}: '{arn}' cannot hold the password{where_region}; "
-        "use an AWS Secrets Manager secret ARN"
-    )
+    return f"'{arn}' cannot hold the password{where_region}; use an AWS Secrets Manager secret ARN"
+
+
+@validator("PasswordSecretArnValidator")
+def password_secret_arns(context: Context, report: Report) -> None:
+    config = context.config
+    # ParallelCluster checks the directory service password and the Slurm accounting database password alike.
+    for section in (config.directory_service, config.scheduling.slurm_settings.database):
+        arn = section.password_secret_arn
+        if not (section.present and arn):
+            continue
+        problem = password_secret_problem(arn, context.region)
+        if problem:
+            report.error(f"{section.where('PasswordSecretArn')}: {problem}")
 
 
 @validator("LdapTlsReqCertValidator")

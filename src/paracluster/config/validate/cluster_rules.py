@@ -10,6 +10,7 @@ from paracluster.config.versions import SUPPORTED_OSES
 OSES_BY_SCHEDULER = {"slurm": SUPPORTED_OSES, "awsbatch": ("alinux2", "alinux2023")}
 PRIVATE_OSES = ("rocky8", "rocky9")  # ParallelCluster publishes no AMI for these: users build their own
 SCHEDULERS_WITH_SECURED_IMDS = ("slurm",)
+# DCV packages exist for every OS but alinux2023 on x86_64, and for fewer OSes on arm64 (ParallelCluster 3.12).
 DCV_OSES_BY_ARCHITECTURE = {
     "x86_64": tuple(os for os in SUPPORTED_OSES if os != "alinux2023"),
     "arm64": ("alinux2", "rhel8", "rocky8", "rhel9", "rocky9"),
@@ -122,10 +123,7 @@ def intel_hpc_os(context: Context, report: Report) -> None:
 def node_architecture(context: Context, instance_type: str) -> str | None:
     """The architecture ParallelCluster derives for a node type (x86_64 or arm64), or None when unknown."""
     facts = context.instance_type(instance_type)
-    if facts is None:
-        return None
-    known = [arch for arch in facts.architectures if arch in DCV_OSES_BY_ARCHITECTURE]
-    return known[0] if known else None
+    return facts.architecture if facts is not None else None
 
 
 def _check_dcv(context: Context, report: Report, node) -> None:
@@ -231,7 +229,7 @@ def _feature_uses(config) -> list[tuple[str, str]]:
 @validator("FeatureRegionValidator")
 def feature_region(context: Context, report: Report) -> None:
     config = context.config
-    region = config.region
+    region = context.region
     if not region:  # the region comes from the provider then; it checks this itself
         return
     for feature, where in _feature_uses(config):
@@ -259,3 +257,14 @@ def awsbatch_size(context: Context, report: Report) -> None:
                     f"{resource.where('MaxvCpus')}: {high} is less than MinvCpus {low}; make MaxvCpus at least MinvCpus"
                 )
 
+
+
+@validator("KeyPairValidator")
+def key_pair(context: Context, report: Report) -> None:
+    # Whether the key pair exists is a provider check; without a name nobody can log in with SSH at all.
+    ssh = context.config.head_node.ssh
+    if not ssh.key_name:
+        report.warning(
+            f"{ssh.where()}: no KeyName is set, so no key pair can log in to the head node with SSH; "
+            "set HeadNode/Ssh/KeyName to a key pair name"
+        )

@@ -61,6 +61,7 @@ class Context:
     catalog: InstanceTypeCatalog
     cluster_name: str | None = None
     kind: str = "cluster"  # or "image"
+    region: str | None = None  # --region, else the config's Region
     _unknown: set[str] = field(default_factory=set)
 
     def instance_type(self, name: str | None) -> InstanceType | None:

@@ -1,13 +1,14 @@
-"""Validators that check the config against EC2 instance type facts: known types, architecture, EFA, GPUs, capacity."""
+"""Validators that check the config against EC2 instance type facts: known types, architecture, EFA, GPUs, memory."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from paracluster.config.schema.walk import join_path, key_line
 from paracluster.config.validate.core import Context, Report, validator
+from paracluster.config.validate.slurm_rules import item_where
 
 if TYPE_CHECKING:
     from paracluster.catalog import InstanceType
@@ -19,18 +20,13 @@ SMALL_MEMORY_OSES = ("ubuntu2004", "ubuntu2204", "ubuntu2404", "rhel8", "rocky8"
 _SMALL_TYPE = re.compile(r"(micro)|(nano)")
 _TYPE_WITH_SIZE = re.compile(r"^([a-z0-9\-]+)\.")
 USAGE_CLASSES = {"ONDEMAND": "on-demand", "SPOT": "spot", "CAPACITY_BLOCK": "capacity-block"}
+SCHEDULABLE_MEMORY_SHARE = 0.95  # below this share of the instance memory, Slurm leaves memory unused
+MEMORY_SPREAD_MIB = 4096  # a flexible compute resource wastes memory when its types differ by more than both
+MEMORY_SPREAD_SHARE = 0.20
 UNKNOWN_TYPE_HINT = (
     "check its spelling, or describe it in DevSettings/InstanceTypesData "
     "(a JSON object of DescribeInstanceTypes entries keyed by type name)"
 )
-
-
-def item_where(node: ConfigNode, key: str, index: int) -> str:
-    """The YAML path and line of item `index` of the list `key` in `node`: `A/Key[2] (line 14)`."""
-    items = node.raw.get(key)
-    line = key_line(items, index, None) if items is not None else None
-    path = f"{join_path(node.path, key)}[{index}]"
-    return f"{path} (line {line})" if line else path
 
 
 def slurm_compute_resources(config: ConfigNode) -> Iterator[tuple[ConfigNode, ConfigNode]]:
@@ -55,15 +51,10 @@ def known_types(context: Context, resource: ConfigNode) -> list[InstanceType]:
     return [itype for itype in found if itype is not None]
 
 
-def architecture(itype: InstanceType) -> str | None:
-    """The first of x86_64 and arm64 that the type supports, the way ParallelCluster picks a node's architecture."""
-    return next((arch for arch in itype.architectures if arch in SUPPORTED_ARCHITECTURES), None)
-
-
 def head_node_architecture(context: Context) -> str | None:
     """The cluster's architecture (the head node's), or None when its type is unknown or supports neither."""
     itype = context.instance_type(context.config.head_node.instance_type)
-    return architecture(itype) if itype else None
+    return itype.architecture if itype else None
 
 
 def _multi_az(queue: ConfigNode) -> bool:
@@ -78,6 +69,7 @@ def _chosen_placement_group(queue: ConfigNode, resource: ConfigNode) -> ConfigNo
 
 
 def _placement_group_enabled(group: ConfigNode) -> bool:
+    """Whether a placement group is used: it is named (Name or Id) or Enabled is true."""
     return bool(group.name or group.id or group.enabled)
 
 
@@ -97,7 +89,7 @@ def instance_types_known(context: Context, report: Report) -> None:
 def head_node_architecture_supported(context: Context, report: Report) -> None:
     head = context.config.head_node
     itype = context.instance_type(head.instance_type)
-    if itype is not None and architecture(itype) is None:
+    if itype is not None and itype.architecture is None:
         report.error(
             f"{head.where('InstanceType')}: instance type {itype.name} supports only {', '.join(itype.architectures)}, "
             "but cluster nodes need x86_64 or arm64; choose another head node instance type"
@@ -123,7 +115,7 @@ def compute_architecture(context: Context, report: Report) -> None:
 @validator("FsxArchitectureOsValidator")
 def fsx_architecture(context: Context, report: Report) -> None:
     itype = context.instance_type(context.config.head_node.instance_type)
-    if itype is None or architecture(itype) is not None:
+    if itype is None or itype.architecture is not None:
         return
     for storage in context.config.shared_storage:
         if storage.storage_type == "FsxLustre":
@@ -137,10 +129,10 @@ def fsx_architecture(context: Context, report: Report) -> None:
 def intel_hpc_architecture(context: Context, report: Report) -> None:
     intel = context.config.additional_packages.intel_software
     itype = context.instance_type(context.config.head_node.instance_type)
-    if intel.intel_hpc_platform and itype is not None and architecture(itype) != "x86_64":
+    if intel.intel_hpc_platform and itype is not None and itype.architecture != "x86_64":
         report.error(
             f"{intel.where('IntelHpcPlatform')}: Intel HPC platform software runs only on x86_64, but head node "
-            f"instance type {itype.name} is {architecture(itype) or ', '.join(itype.architectures)}; "
+            f"instance type {itype.name} is {itype.architecture or ', '.join(itype.architectures)}; "
             "use x86_64 instance types or disable it"
         )
 
@@ -179,7 +171,7 @@ def efa_single_type(context: Context, report: Report) -> None:
         if itype is not None and itype.efa_supported and not efa.enabled and not _multi_az(queue):
             report.warning(
                 f"{resource.where('InstanceType')}: instance type {itype.name} supports EFA, which speeds up "
-                f"communication between nodes at no extra cost; consider setting Efa/Enabled to true"
+                "communication between nodes at no extra cost; consider setting Efa/Enabled to true"
             )
         if efa.gdr_support and not efa.enabled:
             report.error(f"{efa.where('GdrSupport')}: GPUDirect RDMA needs EFA; set Efa/Enabled to true")
@@ -211,7 +203,7 @@ def placement_group_capacity_block(context: Context, report: Report) -> None:
         if queue.capacity_type == "CAPACITY_BLOCK" and _placement_group_enabled(group):
             report.warning(
                 f"{group.where()}: with a capacity block, a placement group can cause insufficient capacity errors "
-                f"even when the reservation has room; remove the placement group of compute resource "
+                "even when the reservation has room; remove the placement group of compute resource "
                 f"'{resource.name}'"
             )
 
@@ -276,6 +268,66 @@ def instance_type_placement_group(context: Context, report: Report) -> None:
                     f"{where}: instance type {name} cannot be launched in a cluster placement group; choose another "
                     f"type or disable the placement group of compute resource '{resource.name}'"
                 )
+
+
+@validator("SchedulableMemoryValidator")
+def schedulable_memory(context: Context, report: Report) -> None:
+    for _, resource in slurm_compute_resources(context.config):
+        memory = resource.schedulable_memory
+        if memory is None:
+            continue
+        where = resource.where("SchedulableMemory")
+        if memory < 1:
+            report.error(f"{where}: {memory} MiB is too little; set at least 1 MiB")
+        types = known_types(context, resource)
+        if not types:
+            continue  # InstanceTypeValidator reports unknown types
+        # A flexible compute resource is sized by its smallest instance type.
+        smallest = min(types, key=lambda itype: itype.memory_mib)
+        size = smallest.memory_mib
+        if memory > size:
+            report.error(
+                f"{where}: {memory} MiB is more than the {size} MiB of instance type {smallest.name}; "
+                f"set at most {size}"
+            )
+        elif memory < math.floor(SCHEDULABLE_MEMORY_SHARE * size):
+            report.info(
+                f"{where}: {memory} MiB is less than 95% of the {size} MiB of instance type {smallest.name}, "
+                "so Slurm will not schedule the rest"
+            )
+
+
+@validator("InstanceTypeMemoryInfoValidator")
+def instance_type_memory_info(context: Context, report: Report) -> None:
+    if not context.config.scheduling.slurm_settings.enable_memory_based_scheduling:
+        return
+    for _, resource in slurm_compute_resources(context.config):
+        for name, where in compute_instance_types(resource):
+            itype = context.instance_type(name)
+            if itype is not None and itype.memory_mib <= 0:
+                report.error(
+                    f"{where}: the facts of instance type {name} give no memory size, which memory-based scheduling "
+                    "needs; add MemoryInfo/SizeInMiB to its DevSettings/InstanceTypesData entry"
+                )
+
+
+@validator("InstancesMemorySchedulingWarningValidator")
+def instances_memory_scheduling(context: Context, report: Report) -> None:
+    if not context.config.scheduling.slurm_settings.enable_memory_based_scheduling:
+        return
+    for _, resource in slurm_compute_resources(context.config):
+        if not resource.is_set("Instances"):
+            continue
+        sizes = [itype.memory_mib for itype in known_types(context, resource)]
+        if len(sizes) < 2 or min(sizes) <= 0:
+            continue
+        spread = max(sizes) - min(sizes)
+        if spread > MEMORY_SPREAD_MIB and spread / min(sizes) > MEMORY_SPREAD_SHARE:
+            report.warning(
+                f"{resource.where('Instances')}: with memory-based scheduling, every node of compute resource "
+                f"'{resource.name}' offers only the {min(sizes)} MiB of its smallest instance type, leaving up to "
+                f"{spread} MiB unused on the others; list instance types with similar memory"
+            )
 
 
 def _flexible_resources(context: Context) -> Iterator[tuple[ConfigNode, ConfigNode, list[InstanceType]]]:
@@ -349,7 +401,7 @@ def instances_efa(context: Context, report: Report) -> None:
         if capable and not _multi_az(queue):
             report.warning(
                 f"{resource.where('Instances')}: instance types {', '.join(capable)} support EFA, which speeds up "
-                f"communication between nodes at no extra cost; consider enabling Efa for compute resource "
+                "communication between nodes at no extra cost; consider enabling Efa for compute resource "
                 f"'{resource.name}'"
             )
 

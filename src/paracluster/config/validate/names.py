@@ -58,7 +58,9 @@ def resource_name_problems(name: str) -> list[str]:
 def cluster_name(context: Context, report: Report) -> None:
     if context.cluster_name is None:
         return
-    accounting = context.config.scheduling.slurm_settings.database.present
+    slurm = context.config.scheduling.slurm_settings
+    # ParallelCluster 3.16 applies the shorter limit to an external slurmdbd as well.
+    accounting = slurm.database.present or slurm.external_slurmdbd.present
     problem = check_cluster_name(context.cluster_name, accounting=accounting)
     if problem:
         report.error(f"--cluster-name {problem}")

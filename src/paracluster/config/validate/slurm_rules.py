@@ -1,38 +1,39 @@
-"""Validators of Slurm settings: custom slurm.conf settings, node priorities, accounting and memory-based scheduling."""
+"""Validators of Slurm settings: custom slurm.conf settings, node priorities, accounting database and slurmdbd."""
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from paracluster.config.schema.walk import join_path, key_line
 from paracluster.config.validate.core import Context, Report, validator
-from paracluster.config.validate.instance_rules import (
-    compute_instance_types,
-    item_where,
-    known_types,
-    slurm_compute_resources,
-)
+
+if TYPE_CHECKING:
+    from paracluster.config.model import ConfigNode
 
 # slurm.conf keys ParaCluster writes itself, per level; Slurm keys are case-insensitive, so these are lowercase.
-DENIED_CLUSTER_SETTINGS = frozenset({
-    "epilog", "grestypes", "launchparameters", "prolog", "reconfigflags", "resumefailprogram", "resumeprogram",
-    "resumetimeout", "slurmctldhost", "slurmctldlogfile", "slurmctldparameters", "slurmdlogfile", "slurmuser",
-    "suspendexcnodes", "suspendprogram", "suspendtime", "taskplugin", "treewidth",
-})  # fmt: skip
-DENIED_ACCOUNTING_SETTINGS = frozenset({
-    "accountingstoragetype", "accountingstoragehost", "accountingstorageport", "accountingstorageuser",
-    "jobacctgathertype",
-})  # fmt: skip
-DENIED_QUEUE_SETTINGS = frozenset({"nodes", "partitionname", "resumetimeout", "state", "suspendtime", "oversubscribe"})
-DENIED_COMPUTE_RESOURCE_SETTINGS = frozenset(
-    {"cpus", "features", "gres", "nodeaddr", "nodehostname", "nodename", "state", "weight"}
+DENIED_CLUSTER_SETTINGS = frozenset(
+    "epilog grestypes launchparameters prolog reconfigflags resumefailprogram resumeprogram resumetimeout "
+    "slurmctldhost slurmctldlogfile slurmctldparameters slurmdlogfile slurmuser suspendexcnodes suspendprogram "
+    "suspendtime taskplugin treewidth".split()
 )
+# Denied only with SlurmSettings/Database, which makes ParaCluster configure accounting.
+DENIED_ACCOUNTING_SETTINGS = frozenset(
+    "accountingstoragetype accountingstoragehost accountingstorageport accountingstorageuser jobacctgathertype".split()
+)
+DENIED_QUEUE_SETTINGS = frozenset("nodes partitionname resumetimeout state suspendtime oversubscribe".split())
+DENIED_COMPUTE_RESOURCE_SETTINGS = frozenset("cpus features gres nodeaddr nodehostname nodename state weight".split())
 RESERVED_NODE_NAME_PARTS = ("-st-", "-dy-")  # how ParaCluster names its static and dynamic nodes
 MAX_NODE_PRIORITY = 2**32 - 1
 DEFAULT_DATABASE_PORT = 3306
-SCHEDULABLE_MEMORY_SHARE = 0.95  # below this share of the instance memory, Slurm leaves memory unused
-MEMORY_SPREAD_MIB = 4096  # a flexible compute resource wastes memory when its types differ by more than both
-MEMORY_SPREAD_SHARE = 0.20
+
+
+def item_where(node: ConfigNode, key: str, index: int) -> str:
+    """The YAML path and line of item `index` of the list `key` in `node`: `A/Key[2] (line 14)`."""
+    items = node.raw.get(key)
+    line = key_line(items, index, None) if items is not None else None
+    path = f"{join_path(node.path, key)}[{index}]"
+    return f"{path} (line {line})" if line else path
 
 
 def _denied(settings: dict, deny_list: frozenset) -> list[str]:
@@ -115,13 +116,18 @@ def slurm_node_priorities(context: Context, report: Report) -> None:
         lowest_dynamic = min(dynamic.values(), default=MAX_NODE_PRIORITY + 1)
         bad_static = {name: value for name, value in static.items() if value >= lowest_dynamic}
         bad_dynamic = {name: value for name, value in dynamic.items() if value <= highest_static}
+        # Each bad static priority implies a bad dynamic one and the reverse, so both lists are non-empty here.
         if bad_static or bad_dynamic:
             report.warning(
                 f"{queue.where('ComputeResources')}: in queue '{queue.name}', Slurm may start dynamic nodes before "
-                f"idle static ones because static priorities {bad_static} are not below the lowest dynamic priority "
-                f"({lowest_dynamic}) and dynamic priorities {bad_dynamic} are not above the highest static priority "
-                f"({highest_static}); give static nodes lower priority values than dynamic nodes"
+                f"idle static ones because static priorities {_priorities(bad_static)} are not below the lowest "
+                f"dynamic priority ({lowest_dynamic}) and dynamic priorities {_priorities(bad_dynamic)} are not "
+                f"above the highest static priority ({highest_static}); give static nodes lower values"
             )
+
+
+def _priorities(by_name: dict[str, int]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in by_name.items())
 
 
 @validator("ExternalSlurmdbdVsDatabaseIncompatibility")
@@ -185,64 +191,3 @@ def database_uri(context: Context, report: Report) -> None:
         return
     if not port:
         report.info(f"{where}: '{uri}' names no port, so the MySQL default {DEFAULT_DATABASE_PORT} is used")
-
-
-@validator("SchedulableMemoryValidator")
-def schedulable_memory(context: Context, report: Report) -> None:
-    for _, resource in slurm_compute_resources(context.config):
-        memory = resource.schedulable_memory
-        if memory is None:
-            continue
-        where = resource.where("SchedulableMemory")
-        if memory < 1:
-            report.error(f"{where}: {memory} MiB is too little; set at least 1 MiB")
-        types = known_types(context, resource)
-        if not types:
-            continue  # InstanceTypeValidator reports unknown types
-        # A flexible compute resource is sized by its smallest instance type.
-        smallest = min(types, key=lambda itype: itype.memory_mib)
-        size = smallest.memory_mib
-        if memory > size:
-            report.error(
-                f"{where}: {memory} MiB is more than the {size} MiB of instance type {smallest.name}; "
-                f"set at most {size}"
-            )
-        elif memory < math.floor(SCHEDULABLE_MEMORY_SHARE * size):
-            report.info(
-                f"{where}: {memory} MiB is less than 95% of the {size} MiB of instance type {smallest.name}, "
-                "so Slurm will not schedule the rest"
-            )
-
-
-@validator("InstanceTypeMemoryInfoValidator")
-def instance_type_memory_info(context: Context, report: Report) -> None:
-    if not context.config.scheduling.slurm_settings.enable_memory_based_scheduling:
-        return
-    for _, resource in slurm_compute_resources(context.config):
-        for name, where in compute_instance_types(resource):
-            itype = context.instance_type(name)
-            if itype is not None and itype.memory_mib <= 0:
-                report.error(
-                    f"{where}: the facts of instance type {name} give no memory size, which memory-based scheduling "
-                    "needs; add MemoryInfo/SizeInMiB to its DevSettings/InstanceTypesData entry"
-                )
-
-
-@validator("InstancesMemorySchedulingWarningValidator")
-def instances_memory_scheduling(context: Context, report: Report) -> None:
-    if not context.config.scheduling.slurm_settings.enable_memory_based_scheduling:
-        return
-    for _, resource in slurm_compute_resources(context.config):
-        if not resource.is_set("Instances"):
-            continue
-        sizes = [itype.memory_mib for itype in known_types(context, resource)]
-        if len(sizes) < 2 or min(sizes) <= 0:
-            continue
-        spread = max(sizes) - min(sizes)
-        if spread > MEMORY_SPREAD_MIB and spread / min(sizes) > MEMORY_SPREAD_SHARE:
-            report.warning(
-                f"{resource.where('Instances')}: with memory-based scheduling, every node of compute resource "
-                f"'{resource.name}' offers only the {min(sizes)} MiB of its smallest instance type, leaving up to "
-                f"{spread} MiB unused on the others; list instance types with similar memory"
-            )
-

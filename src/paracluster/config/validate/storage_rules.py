@@ -41,7 +41,7 @@ STORAGE_LIMITS = (
     ("new FSx", 1, "mount further existing file systems with FsxLustreSettings/FileSystemId"),
     ("existing FSx", 20, "remove some of them"),
     ("new RAID", 1, "use a single RAID array"),
-    ("existing RAID", 0, "remove it"),
+    ("existing RAID", 0, "remove it"),  # kept for ParallelCluster's list; a Raid section always counts as new
     ("EBS", 5, "remove some of them or use EFS or FSx"),
 )
 

@@ -6,20 +6,26 @@ import textwrap
 
 from paracluster.config.validate import validate_config
 
-BASE_CLUSTER = """\
+# The smallest valid Slurm config (shared with the loader tests) and the AWS Batch one.
+from conftest import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402
+
+BATCH_CLUSTER = """\
 Image:
   Os: alinux2023
 HeadNode:
   InstanceType: c5.xlarge
   Networking:
     SubnetId: subnet-12345678
+  Imds:
+    Secured: false
 Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
+  Scheduler: awsbatch
+  AwsBatchQueues:
     - Name: queue1
       ComputeResources:
         - Name: cr1
-          InstanceType: c5.xlarge
+          InstanceTypes:
+            - optimal
       Networking:
         SubnetIds:
           - subnet-12345678

@@ -90,3 +90,64 @@ SharedStorage:
 def test_shared_storage_name(name, ok):
     found = findings(BASE_CLUSTER + STORAGE.format(name=name), "SharedStorageNameValidator")
     assert (found == []) is ok
+
+
+def test_name_rules_are_independent():
+    # As in ParallelCluster, an invalid name that is also too long gets both findings.
+    found = findings(BASE_CLUSTER.replace("Name: queue1", "Name: " + "Q" * 26), "NameValidator")
+    assert [level for level, _ in found] == ["ERROR", "ERROR"]
+    assert "is invalid" in found[0][1] and "is too long" in found[1][1]
+
+
+def test_duplicates_are_one_finding_per_list():
+    text = _queues(5).replace("Name: q1", "Name: q0").replace("Name: q3", "Name: q2").replace("Name: q4", "Name: q2")
+    found = findings(text, "DuplicateNameValidator")
+    assert found == [("ERROR", "Scheduling/SlurmQueues[0]/Name (line 10): the queue names 'q0' (2 times), "
+                      "'q2' (3 times) are repeated; make each unique")]
+
+
+def test_duplicate_compute_resource_names():
+    found = findings(_queues(1, crs=2).replace("Name: cr1", "Name: cr0"), "DuplicateNameValidator")
+    assert found == [("ERROR", "Scheduling/SlurmQueues[0]/ComputeResources[0]/Name (line 12): the compute resource "
+                      "name 'cr0' is used 2 times in queue 'q0'; make each unique")]
+
+
+def test_duplicate_existing_storage_ids():
+    item = "  - Name: {name}\n    MountDir: /{name}\n    StorageType: Efs\n    EfsSettings:\n      FileSystemId: {id}\n"
+    storage = "SharedStorage:\n" + item.format(name="a", id="fs-12345678") + item.format(name="b", id="fs-12345678")
+    found = findings(BASE_CLUSTER + storage, "DuplicateNameValidator")
+    assert found == [("ERROR", "SharedStorage[0]/EfsSettings/FileSystemId (line 22): the existing file system or "
+                      "volume id 'fs-12345678' is used 2 times; make each unique")]
+    other = storage.replace("fs-12345678", "fs-87654321", 1)
+    assert findings(BASE_CLUSTER + other, "DuplicateNameValidator") == []
+
+
+def test_data_repository_association_names():
+    lustre = """\
+SharedStorage:
+  - Name: fsx
+    MountDir: /fsx
+    StorageType: FsxLustre
+    FsxLustreSettings:
+      StorageCapacity: 1200
+      DeploymentType: PERSISTENT_2
+      PerUnitStorageThroughput: 125
+      DataRepositoryAssociations:
+        - Name: {name}
+          DataRepositoryPath: s3://bucket/data
+          FileSystemPath: /data
+"""
+    assert findings(BASE_CLUSTER + lustre.format(name="dra"), "SharedStorageNameValidator") == []
+    found = findings(BASE_CLUSTER + lustre.format(name="default"), "SharedStorageNameValidator")
+    assert found == [("ERROR", "SharedStorage[0]/FsxLustreSettings/DataRepositoryAssociations[0]/Name (line 26): "
+                      "'default' is reserved; choose another name")]
+
+
+def test_cluster_name_is_shorter_with_external_slurmdbd():
+    text = BASE_CLUSTER.replace("  Scheduler: slurm\n", """  Scheduler: slurm
+  SlurmSettings:
+    MungeKeySecretArn: arn:aws:secretsmanager:us-east-1:111111111111:secret:munge
+    ExternalSlurmdbd:
+      Host: dbd.example.com
+""")
+    assert "at most 40 characters" in findings(text, "ClusterNameValidator", cluster_name="a" * 41)[0][1]
