@@ -10,11 +10,14 @@ echo
 echo "== validating examples/basic.yaml (create-cluster --dryrun true; exit code 1 is pcluster's dry-run answer)"
 "$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration examples/basic.yaml --dryrun true
 echo
-echo "== an invalid configuration: every problem at once, with its YAML path and line"
 broken="$(mktemp --suffix=.yaml)"
 trap 'rm -f "$broken"' EXIT
-sed -e 's/Name: compute/Name: Compute_Queue/' -e 's/MinCount: 2/MinCount: 5/' -e 's/Scheduler: slurm/Scheduler: slurm\n  Sheduler: typo/' \
-    examples/basic.yaml > "$broken"
+echo "== a misspelt key: the schema check names the YAML path and line, and suggests the key"
+sed -e 's/Scheduler: slurm/Schedular: slurm/' examples/basic.yaml > "$broken"
+"$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration "$broken" --dryrun true
+echo
+echo "== a valid schema with semantic problems: every validator finding at once"
+sed -e 's/Name: compute/Name: Compute_Queue/' -e 's/MinCount: 2/MinCount: 5/' examples/basic.yaml > "$broken"
 "$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration "$broken" --dryrun true
 echo
 echo "The local provider (a real Slurm cluster in Linux namespaces on this machine) arrives with the next issue;"

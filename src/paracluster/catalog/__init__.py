@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, fields
+from collections import namedtuple
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+# typing.TYPE_CHECKING without importing typing, which costs a CLI process about 10 ms.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
 
 DATA_FILE = Path(__file__).with_name("instance_types.json")
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceType:
-    """The facts about one EC2 instance type that cluster validation and sizing need."""
+# A namedtuple rather than a dataclass: validation runs in a short CLI process, and importing dataclasses (with
+# inspect and ast) costs more than the whole catalog load.
+_FIELDS = (
+    "name vcpus cores threads_per_core memory_mib architectures gpus gpu_manufacturer gpu_memory_mib accelerators "
+    "accelerator_manufacturer efa_supported network_cards network_interfaces instance_store_disks "
+    "instance_store_type placement_group_strategies usage_classes burstable"
+).split()
+_TUPLE_FIELDS = ("architectures", "instance_store_disks", "placement_group_strategies", "usage_classes")
 
-    name: str
-    vcpus: int
-    cores: int
-    threads_per_core: int
-    memory_mib: int
-    architectures: tuple[str, ...]
-    gpus: int
-    gpu_manufacturer: str | None
-    gpu_memory_mib: int
-    accelerators: int
-    accelerator_manufacturer: str | None
-    efa_supported: bool
-    network_cards: int
-    network_interfaces: int
-    instance_store_disks: tuple[int, ...]
-    instance_store_type: str | None
-    placement_group_strategies: tuple[str, ...]
-    usage_classes: tuple[str, ...]
-    burstable: bool
+
+class InstanceType(namedtuple("InstanceType", _FIELDS)):
+    """The facts about one EC2 instance type that cluster validation and sizing need (immutable).
+
+    Sizes: memory and GPU memory in MiB, instance store disks in GB (one entry per disk); architectures, placement
+    group strategies and usage classes as EC2 names them; manufacturers are None when the type has no such device.
+    """
+
+    __slots__ = ()
 
     @property
     def instance_store_total_gb(self) -> int:
@@ -55,8 +55,8 @@ class InstanceType:
 
 # The data file stores each type as a positional row (not a dict) because that keeps it small and quick to parse;
 # the file names its fields so that a data file and a code version that disagree fail loudly instead of shifting.
-ROW_FIELDS = tuple(f.name for f in fields(InstanceType) if f.name != "name")
-_TUPLE_INDEXES = frozenset(i for i, f in enumerate(ROW_FIELDS) if InstanceType.__annotations__[f].startswith("tuple"))
+ROW_FIELDS = tuple(name for name in _FIELDS if name != "name")
+_TUPLE_INDEXES = frozenset(i for i, name in enumerate(ROW_FIELDS) if name in _TUPLE_FIELDS)
 
 
 def _section(entry: Mapping, key: str) -> Mapping:

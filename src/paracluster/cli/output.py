@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import traceback
-from typing import Any
 
 from paracluster.errors import ClusterError
 
@@ -19,12 +16,12 @@ class CommandFailed(Exception):
         self.body = body
 
 
-def fail(message: str, **extra: Any) -> CommandFailed:
+def fail(message: str, **extra: object) -> CommandFailed:
     """Build the error a command raises: `raise fail("...")` prints {"message": ...} and exits 1."""
     return CommandFailed({"message": message, **extra})
 
 
-def print_json(body: Any, query: str | None = None) -> None:
+def print_json(body: object, query: str | None = None) -> None:
     if query:
         import jmespath  # only commands given --query pay for the import
 
@@ -35,10 +32,12 @@ def print_json(body: Any, query: str | None = None) -> None:
     sys.stdout.write(json.dumps(body, indent=2) + "\n")
 
 
-def run_command(args: Any) -> int:
+def run_command(args: object) -> int:
     """Run a parsed command; print its JSON answer; turn every failure into one JSON message and exit code 1."""
     debug = getattr(args, "debug", False)
     if debug:
+        import logging  # only --debug pays for logging's import
+
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     query = getattr(args, "query", None)
     try:
@@ -54,6 +53,8 @@ def run_command(args: Any) -> int:
         body = {"message": "interrupted"}
     except Exception as err:  # noqa: BLE001 - the user gets one sentence; --debug shows the traceback
         if debug:
+            import traceback
+
             traceback.print_exc()
         body = {"message": f"failed to run {args.command}: {err}; rerun with --debug for details"}
     try:

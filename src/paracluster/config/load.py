@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from paracluster.config.model import ConfigNode, view
@@ -11,13 +10,13 @@ from paracluster.config.schema.walk import Problem, Walker
 from paracluster.config.yamlfile import parse_yaml, read_yaml_file
 
 
-@dataclass
 class LoadedConfig:
     """The result of loading: `config` is None when any ERROR problem was found; `problems` lists them all."""
 
-    config: ConfigNode | None
-    problems: list[Problem] = field(default_factory=list)
-    data: dict | None = None
+    def __init__(self, config: ConfigNode | None, problems: list[Problem] | None = None, data: dict | None = None):
+        self.config = config
+        self.problems = problems or []
+        self.data = data
 
     @property
     def errors(self) -> list[Problem]:

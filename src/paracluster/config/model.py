@@ -7,7 +7,6 @@ all have their defaults, as in ParallelCluster's model; `present` tells whether 
 
 from __future__ import annotations
 
-from typing import Any
 
 from paracluster.config.schema.types import ListOf, Scalar, Section
 from paracluster.config.schema.walk import join_path, key_line
@@ -50,7 +49,7 @@ class ConfigNode:
         path = path or "configuration"
         return f"{path} (line {line})" if line else path
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         spec = object.__getattribute__(self, "_spec")
         try:
             key = spec.attrs[name]
@@ -58,7 +57,7 @@ class ConfigNode:
             raise AttributeError(f"the {spec.title} section has no key for attribute '{name}'") from None
         return self.get(key)
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str) -> object:
         """The value of `key` (PascalCase), its default, or a view of the sub-section or list."""
         field = self._spec.fields[key]
         value = self._data.get(key)

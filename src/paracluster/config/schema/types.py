@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
 
 # Update policies (ParallelCluster's names), attached to each key for update-cluster's change plan.
 UNSUPPORTED = "UNSUPPORTED"
@@ -32,9 +31,9 @@ EXTRA_CHEF_ATTRIBUTES = "EXTRA_CHEF_ATTRIBUTES"
 
 # A default may be a value or a function of the section view it belongs to (ParallelCluster's dynamic defaults,
 # e.g. Iops depends on VolumeType).
-Default = Any
+Default = object
 SectionCheck = Callable[[dict], Iterable["str | tuple[str, str]"]]
-ValueCheck = Callable[[Any], "str | None"]
+ValueCheck = Callable[[object], "str | None"]
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -82,13 +81,13 @@ class Scalar(Spec):
         max_len: int | None = None,
         checks: Iterable[ValueCheck] = (),
         deprecated_values: dict[Any, str] | None = None,
-        **common: Any,
+        **common: object,
     ):
         super().__init__(**common)
         self.kind = kind
         self.choices = tuple(choices) if choices is not None else None
         self.pattern = pattern
-        self.regex = re.compile(pattern) if pattern else None
+        self._regex: re.Pattern | None = None
         self.pattern_help = pattern_help
         self.minimum = minimum
         self.maximum = maximum
@@ -97,6 +96,14 @@ class Scalar(Spec):
         self.max_len = max_len
         self.checks = tuple(checks)
         self.deprecated_values = deprecated_values or {}
+
+
+    @property
+    def regex(self) -> re.Pattern | None:
+        """The compiled pattern, compiled on first use: most keys are absent from any one config."""
+        if self._regex is None and self.pattern:
+            self._regex = re.compile(self.pattern)
+        return self._regex
 
 
 class ListOf(Spec):
@@ -111,7 +118,7 @@ class ListOf(Spec):
         length_help: str | None = None,
         key: str | None = None,
         checks: Iterable[ValueCheck] = (),
-        **common: Any,
+        **common: object,
     ):
         super().__init__(**common)
         self.item = item
@@ -131,7 +138,7 @@ class Section(Spec):
         fields: dict[str, Spec],
         *,
         checks: Iterable[SectionCheck] = (),
-        **common: Any,
+        **common: object,
     ):
         super().__init__(**common)
         self.title = title
@@ -139,7 +146,7 @@ class Section(Spec):
         self.checks = tuple(checks)
         self.attrs = {(spec.attr or snake_case(key)): key for key, spec in fields.items()}
 
-    def extend(self, title: str, fields: dict[str, Spec], **overrides: Any) -> Section:
+    def extend(self, title: str, fields: dict[str, Spec], **overrides: object) -> Section:
         """Return a new section with this one's keys and checks plus `fields` (later keys win)."""
         merged = {**self.fields, **fields}
         common = {
@@ -158,27 +165,27 @@ class Section(Spec):
 # Constructors that read like the key tree they build.
 
 
-def Str(**kwargs: Any) -> Scalar:  # noqa: N802 - reads as a type in the key tree
+def Str(**kwargs: object) -> Scalar:  # noqa: N802 - reads as a type in the key tree
     return Scalar("str", **kwargs)
 
 
-def Int(**kwargs: Any) -> Scalar:  # noqa: N802
+def Int(**kwargs: object) -> Scalar:  # noqa: N802
     return Scalar("int", **kwargs)
 
 
-def Float(**kwargs: Any) -> Scalar:  # noqa: N802
+def Float(**kwargs: object) -> Scalar:  # noqa: N802
     return Scalar("float", **kwargs)
 
 
-def Bool(**kwargs: Any) -> Scalar:  # noqa: N802
+def Bool(**kwargs: object) -> Scalar:  # noqa: N802
     return Scalar("bool", **kwargs)
 
 
-def Raw(**kwargs: Any) -> Scalar:  # noqa: N802
+def Raw(**kwargs: object) -> Scalar:  # noqa: N802
     return Scalar("raw", **kwargs)
 
 
-def Mapping(**kwargs: Any) -> Scalar:  # noqa: N802
+def Mapping(**kwargs: object) -> Scalar:  # noqa: N802
     return Scalar("dict", **kwargs)
 
 
@@ -195,5 +202,4 @@ def only_one_of(*keys: str, required: bool = False, message: str) -> SectionChec
 
 def matches(pattern: str) -> Callable[[str], bool]:
     """Return a predicate: does the value match `pattern` at its start (marshmallow's Regexp semantics)?"""
-    regex = re.compile(pattern)
-    return lambda value: regex.match(value) is not None
+    return lambda value: re.match(pattern, value) is not None  # re caches the compiled pattern

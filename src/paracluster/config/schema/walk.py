@@ -7,10 +7,7 @@ cross-key checks of a section run only when everything inside it is valid.
 
 from __future__ import annotations
 
-import difflib
 import math
-from dataclasses import dataclass
-from typing import Any
 
 from paracluster.config.schema.types import ListOf, Scalar, Section, Spec
 
@@ -26,14 +23,20 @@ _KIND_NAMES = {
 }
 
 
-@dataclass(frozen=True)
 class Problem:
     """One schema finding: where it is (YAML path, line) and what is wrong, as one sentence."""
 
-    path: str
-    line: int | None
-    message: str
-    level: str = "ERROR"
+    __slots__ = ("path", "line", "message", "level")
+
+    def __init__(self, path: str, line: int | None, message: str, level: str = "ERROR"):
+        self.path, self.line, self.message, self.level = path, line, message, level
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and (self.path, self.line, self.message, self.level) == (
+            other.path, other.line, other.message, other.level)
+
+    def __repr__(self) -> str:
+        return f"Problem({self.level} {self})"
 
     def __str__(self) -> str:
         where = self.path or "configuration"
@@ -42,12 +45,12 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def join_path(path: str, key: Any) -> str:
+def join_path(path: str, key: object) -> str:
     """Append a mapping key to a YAML path written as `A/B[0]/C`."""
     return f"{path}/{key}" if path else str(key)
 
 
-def key_line(container: Any, key: Any, fallback: int | None) -> int | None:
+def key_line(container: object, key: object, fallback: int | None) -> int | None:
     """The line of `key` in a mapping (or of item `key` in a list) read from a file, else `fallback`."""
     lines = getattr(container, "key_lines", None)
     if lines is not None:
@@ -58,7 +61,7 @@ def key_line(container: Any, key: Any, fallback: int | None) -> int | None:
     return fallback
 
 
-def describe(value: Any) -> str:
+def describe(value: object) -> str:
     """Name the YAML type of a value for an error message."""
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
@@ -87,7 +90,7 @@ class Walker:
     def warn(self, path: str, line: int | None, message: str) -> None:
         self.problems.append(Problem(path, line, message, level="WARNING"))
 
-    def check_section(self, spec: Section, data: Any, path: str, line: int | None) -> bool:
+    def check_section(self, spec: Section, data: object, path: str, line: int | None) -> bool:
         if not isinstance(data, dict):
             self.error(path, line, f"must be a mapping of keys (the {spec.title} section), not {describe(data)}")
             return False
@@ -124,7 +127,7 @@ class Walker:
                     ok = False
         return ok
 
-    def check_value(self, spec: Spec, value: Any, path: str, line: int | None) -> tuple[bool, Any]:
+    def check_value(self, spec: Spec, value: object, path: str, line: int | None) -> tuple[bool, object]:
         """Check one value; return (valid, coerced value)."""
         if value is None:
             self.error(path, line, "has no value; give it a value or remove the key")
@@ -136,7 +139,7 @@ class Walker:
         assert isinstance(spec, Scalar)
         return self._check_scalar(spec, value, path, line)
 
-    def _check_list(self, spec: ListOf, value: Any, path: str, line: int | None) -> tuple[bool, Any]:
+    def _check_list(self, spec: ListOf, value: object, path: str, line: int | None) -> tuple[bool, object]:
         if not isinstance(value, list):
             self.error(path, line, f"must be a list, not {describe(value)}")
             return False, value
@@ -161,7 +164,7 @@ class Walker:
                     ok = False
         return ok, value
 
-    def _check_scalar(self, spec: Scalar, value: Any, path: str, line: int | None) -> tuple[bool, Any]:
+    def _check_scalar(self, spec: Scalar, value: object, path: str, line: int | None) -> tuple[bool, object]:
         coerced = _coerce(spec.kind, value)
         if coerced is _INVALID:
             self.error(path, line, f"must be {_KIND_NAMES[spec.kind]}, not {describe(value)}")
@@ -182,7 +185,7 @@ class Walker:
 _INVALID = object()
 
 
-def _hashable(value: Any) -> bool:
+def _hashable(value: object) -> bool:
     try:
         hash(value)
     except TypeError:
@@ -190,7 +193,7 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _coerce(kind: str, value: Any) -> Any:
+def _coerce(kind: str, value: object) -> object:
     """Coerce a YAML value the way ParallelCluster's marshmallow fields do, or return _INVALID."""
     if kind == "str":
         return value if isinstance(value, str) else _INVALID
@@ -217,7 +220,7 @@ def _coerce(kind: str, value: Any) -> Any:
     return number
 
 
-def _rule_messages(spec: Scalar, value: Any):
+def _rule_messages(spec: Scalar, value: object):
     if spec.choices is not None and value not in spec.choices:
         allowed = ", ".join(str(choice) for choice in spec.choices)
         yield f"'{value}' is not allowed; use one of: {allowed}"
@@ -246,9 +249,11 @@ def _length_message(count: int, low: int | None, high: int | None, unit: str) ->
     return f"has {count} {unit}; it must have at most {high}"
 
 
-def _unknown_key_message(key: Any, spec: Section) -> str:
+def _unknown_key_message(key: object, spec: Section) -> str:
     if not isinstance(key, str):
         return f"is not a valid key of the {spec.title} section; keys are names such as {next(iter(spec.fields))}"
+    import difflib  # only a config with an unknown key pays for it
+
     close = difflib.get_close_matches(key, list(spec.fields), n=1, cutoff=0.75)
     hint = f"; did you mean '{close[0]}'?" if close else f"; remove it (see `paracluster config-schema`)"
     return f"is not a known key of the {spec.title} section{hint}"

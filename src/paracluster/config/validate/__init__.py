@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from paracluster.config.validate.core import Context, Finding, Level, parse_suppressions, run_validators
 
@@ -26,14 +25,14 @@ SCHEMA_VALIDATOR = "ConfigSchemaValidator"
 IMAGE_SCHEMA_VALIDATOR = "ImageSchemaValidator"
 
 
-@dataclass
 class Outcome:
     """Every finding of one validation run and whether it blocks the request at the given failure level."""
 
-    findings: list[Finding] = field(default_factory=list)
-    failure_level: Level = Level.ERROR
-    schema_ok: bool = True
-    config: object = None  # the ConfigNode view when the schema check passed
+    def __init__(self, failure_level: Level = Level.ERROR):
+        self.findings: list[Finding] = []
+        self.failure_level = failure_level
+        self.schema_ok = True
+        self.config = None  # the ConfigNode view when the schema check passed
 
     @property
     def blocking(self) -> bool:

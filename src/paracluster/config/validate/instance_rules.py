@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+# typing.TYPE_CHECKING without importing typing, which costs a CLI process about 10 ms.
+TYPE_CHECKING = False
 
 from paracluster.config.validate.core import Context, Report, validator
 from paracluster.config.validate.slurm_rules import item_where
