@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     from paracluster import api
+    from paracluster.cli.output import debug_log
 
+    debug_log(args, "build-image %s from %s (dryrun=%s)", args.image_id, args.image_configuration, args.dryrun)
     return api.build_image(
         image_id=args.image_id,
         config_path=args.image_configuration,

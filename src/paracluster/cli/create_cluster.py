@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     from paracluster import api
+    from paracluster.cli.output import debug_log
 
+    debug_log(args, "create-cluster %s from %s (dryrun=%s)", args.cluster_name, args.cluster_configuration, args.dryrun)
     return api.create_cluster(
         cluster_name=args.cluster_name,
         config_path=args.cluster_configuration,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from paracluster.errors import ClusterError
 
@@ -32,6 +33,14 @@ def print_json(body: object, query: str | None = None) -> None:
     sys.stdout.write(json.dumps(body, indent=2) + "\n")
 
 
+def debug_log(args: object, message: str, *values: object) -> None:
+    """Log a debug line when --debug is given; other runs never import logging (it costs the CLI process time)."""
+    if getattr(args, "debug", False):
+        import logging
+
+        logging.getLogger("paracluster.cli").debug(message, *values)
+
+
 def run_command(args: object) -> int:
     """Run a parsed command; print its JSON answer; turn every failure into one JSON message and exit code 1."""
     debug = getattr(args, "debug", False)
@@ -40,10 +49,12 @@ def run_command(args: object) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     query = getattr(args, "query", None)
+    started = time.perf_counter()
     try:
         body = args.handler(args)
         if body is not None:
             print_json(body, query)
+        debug_log(args, "%s succeeded in %.3f s", args.command, time.perf_counter() - started)
         return 0
     except CommandFailed as failure:
         body = failure.body
@@ -57,6 +68,7 @@ def run_command(args: object) -> int:
 
             traceback.print_exc()
         body = {"message": f"failed to run {args.command}: {err}; rerun with --debug for details"}
+    debug_log(args, "%s failed in %.3f s: %s", args.command, time.perf_counter() - started, body.get("message"))
     try:
         print_json(body, query)
     except CommandFailed as failure:  # a broken --query on an error body: print the body unfiltered

@@ -169,3 +169,18 @@ def test_whole_process_never_prints_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert json.loads(result.stdout)["message"].startswith(f"failed to read {bad}")
+
+
+def test_debug_logs_to_stderr_and_keeps_stdout_json(capsys, write_config):
+    path = write_config(MINIMAL_CLUSTER)
+    code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--dryrun", "true", "--debug")
+    assert code == 1 and body["message"].startswith("Request would have succeeded")
+
+
+def test_debug_logging_reaches_stderr(write_config):
+    path = write_config(MINIMAL_CLUSTER)
+    result = subprocess.run([sys.executable, "-m", "paracluster", "create-cluster", "-n", "abc", "-c", str(path),
+                             "--dryrun", "true", "--debug"], capture_output=True, text=True, cwd=PROJECT)
+    assert "DEBUG paracluster.cli: create-cluster abc from" in result.stderr
+    assert "create-cluster failed in" in result.stderr
+    assert json.loads(result.stdout)["message"].startswith("Request would have succeeded")
