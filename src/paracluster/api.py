@@ -6,6 +6,7 @@ import re
 
 from paracluster.errors import (
     BadRequestError,
+    ClusterOperationFailed,
     ConfigValidationError,
     DryRunSucceeded,
     NotAvailableError,
@@ -45,22 +46,37 @@ def create_cluster(
     validation_failure_level: str = "ERROR",
     dryrun: bool = False,
     rollback_on_failure: bool = True,
+    wait: bool = False,
+    provider_name: str | None = None,
+    progress=None,
 ) -> dict:
-    """Validate the configuration and create the cluster; with `dryrun`, stop after validation."""
+    """Validate the configuration and create the cluster; with `dryrun`, stop after validation.
+
+    With `wait`, return once the create ended (describe-cluster's answer), calling `progress(text)` on each change.
+    """
     if not _CLUSTER_NAME_PARAMETER.match(cluster_name):
         raise BadRequestError(
             f"--cluster-name '{cluster_name}' is invalid; use at least two letters, digits or hyphens, "
             "starting with a letter"
         )
-    _, messages = _validate(
+    _validated = _validate(
         "cluster", config_path, cluster_name, region, suppress_validators, validation_failure_level
     )
+    messages = _validated[1]
     if dryrun:
         raise DryRunSucceeded(messages)
-    raise NotAvailableError(
-        f"failed to create cluster '{cluster_name}': no provider can create clusters in this version yet "
-        "(the local provider comes next); validate the configuration with --dryrun true"
-    )
+    outcome, _ = _validated
+    provider = _provider(provider_name)
+    provider.check_config(outcome.config)
+    with open(config_path, encoding="utf-8") as source:
+        config_text = source.read()
+    cluster = provider.create_cluster(cluster_name, config_text, region or outcome.config.region, rollback_on_failure)
+    if wait:
+        return _wait(provider, cluster_name, "CREATE", progress)
+    body = {"cluster": cluster}
+    if messages:
+        body["validationMessages"] = messages
+    return body
 
 
 def build_image(
@@ -85,3 +101,90 @@ def build_image(
         f"failed to build image '{image_id}': no provider can build images in this version yet; "
         "validate the configuration with --dryrun true"
     )
+
+
+def _provider(name: str | None):
+    from paracluster.providers import get_provider
+    from paracluster.settings import load_settings
+
+    settings = load_settings({"provider": name})
+    return get_provider(settings.provider, settings)
+
+
+def _wait(provider, name: str, operation: str, progress) -> dict:
+    """Poll describe-cluster until `operation` (CREATE, DELETE) is no longer in progress."""
+    import time
+
+    started, last = time.monotonic(), None
+    while True:
+        cluster = provider.describe_cluster(name)
+        status = cluster["clusterStatus"]
+        step = cluster.get("progress") or status
+        if progress and step != last:
+            progress(f"{name}: {step} ({time.monotonic() - started:.1f}s)")
+            last = step
+        if not status.endswith("_IN_PROGRESS"):
+            break
+        time.sleep(0.2)
+    if status.endswith("_FAILED"):
+        reasons = "; ".join(f["failureReason"] for f in cluster.get("failures", [])) or "no reason recorded"
+        raise ClusterOperationFailed(f"failed to {operation.lower()} cluster '{name}': {reasons}", cluster)
+    return cluster
+
+
+def delete_cluster(*, cluster_name: str, wait: bool = False, provider_name: str | None = None, progress=None) -> dict:
+    """Delete a cluster and everything it has; with `wait`, return once nothing of it is left."""
+    import time
+
+    from paracluster.errors import NotFoundError
+
+    provider = _provider(provider_name)
+    cluster = provider.delete_cluster(cluster_name)
+    if not wait:
+        return {"cluster": cluster}
+    started = time.monotonic()
+    while True:
+        try:
+            described = provider.describe_cluster(cluster_name)
+        except NotFoundError:
+            return {"message": f"Successfully deleted cluster '{cluster_name}'."}
+        if described["clusterStatus"] == "DELETE_FAILED":
+            reasons = "; ".join(f["failureReason"] for f in described.get("failures", []))
+            raise ClusterOperationFailed(f"failed to delete cluster '{cluster_name}': {reasons}", described)
+        if progress:
+            progress(f"{cluster_name}: DELETE_IN_PROGRESS ({time.monotonic() - started:.1f}s)")
+        time.sleep(0.1)
+
+
+def describe_cluster(*, cluster_name: str, provider_name: str | None = None) -> dict:
+    return _provider(provider_name).describe_cluster(cluster_name)
+
+
+def list_clusters(*, statuses: list[str] | None = None, provider_name: str | None = None) -> dict:
+    return _provider(provider_name).list_clusters(statuses)
+
+
+def describe_cluster_instances(
+    *, cluster_name: str, node_type: str | None = None, queue_name: str | None = None, provider_name: str | None = None
+) -> dict:
+    return _provider(provider_name).describe_cluster_instances(cluster_name, node_type, queue_name)
+
+
+def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str | None = None) -> list[str]:
+    """The ssh command line that opens a shell (or runs extra_args) on the head node as the default user."""
+    from paracluster.errors import ClusterError
+    from paracluster.providers.local import keypairs
+
+    provider = _provider(provider_name)
+    target = provider.ssh_target(cluster_name)
+    if not target.get("keyName"):
+        raise ClusterError(
+            f"cluster '{cluster_name}' has no key pair (HeadNode/Ssh/KeyName is not set), so nobody can log in with "
+            "ssh; set KeyName in the configuration of a new cluster"
+        )
+    pair = keypairs.get(provider.settings.state_path, target["keyName"])
+    command = ["ssh", "-o", f"UserKnownHostsFile={target['knownHosts']}", "-o", "StrictHostKeyChecking=yes",
+               "-o", "LogLevel=ERROR"]
+    if pair.private_key_path:
+        command += ["-i", str(pair.private_key_path), "-o", "IdentitiesOnly=yes"]
+    return command + [f"{target['user']}@{target['address']}"] + list(extra_args)

@@ -62,3 +62,14 @@ class ConflictError(ClusterError):
 
 class NotAvailableError(ClusterError):
     """The operation exists in ParallelCluster but this build of ParaCluster cannot perform it yet."""
+
+
+class ClusterOperationFailed(ClusterError):
+    """A waited-for operation ended in a *_FAILED status; the body is the cluster's description plus the message."""
+
+    def __init__(self, message: str, cluster: dict):
+        super().__init__(message)
+        self.cluster = cluster
+
+    def body(self) -> dict:
+        return {"message": str(self), **self.cluster}

@@ -17,6 +17,15 @@ from paracluster.cli.output import fail, print_json, run_command
 # verb -> (module under paracluster.cli that implements it, one-line help)
 COMMANDS = {
     "create-cluster": ("create_cluster", "Create a cluster from a ParallelCluster 3 configuration file."),
+    "delete-cluster": ("cluster_verbs", "Delete a cluster and everything it has."),
+    "describe-cluster": ("cluster_verbs", "Describe a cluster: status, head node, compute fleet, failures."),
+    "list-clusters": ("cluster_verbs", "List the clusters."),
+    "describe-cluster-instances": ("cluster_verbs", "List the instances (nodes) of a cluster."),
+    "ssh": ("ssh", "Open a shell on the head node as the cluster's default user, or run a command there."),
+    "create-key-pair": ("key_pairs", "Create a local key pair (the private key stays in the state directory)."),
+    "import-key-pair": ("key_pairs", "Import a public key as a local key pair."),
+    "describe-key-pairs": ("key_pairs", "List the local key pairs."),
+    "delete-key-pair": ("key_pairs", "Delete a local key pair."),
     "build-image": ("build_image", "Build a custom image from an image configuration file."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
     "version": ("version", "Print the ParaCluster version."),
@@ -50,8 +59,11 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         if verb is None or verb == name:
             module = importlib.import_module(f"paracluster.cli.{module_name}")
-            module.add_arguments(sub)
-            sub.set_defaults(handler=module.run)
+            # A module serving several verbs has add_<verb>_arguments / run_<verb>; one serving one verb has
+            # add_arguments / run.
+            suffix = name.replace("-", "_")
+            getattr(module, f"add_{suffix}_arguments", getattr(module, "add_arguments", None))(sub)
+            sub.set_defaults(handler=getattr(module, f"run_{suffix}", getattr(module, "run", None)))
         sub.add_argument("--debug", action="store_true", help="Turn on debug logging.")
     return parser
 

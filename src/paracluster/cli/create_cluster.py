@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from paracluster.cli.cluster_verbs import add_provider_argument, progress_printer
 from paracluster.cli.validation_args import add_validation_arguments
 
 
@@ -22,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c", "--cluster-configuration", required=True, help="Cluster configuration file (YAML)."
     )
+    add_provider_argument(parser)
+    parser.add_argument("--wait", action="store_true", help="Wait for the create to end, showing progress on stderr.")
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -37,4 +40,7 @@ def run(args: argparse.Namespace) -> dict:
         validation_failure_level=args.validation_failure_level,
         dryrun=args.dryrun,
         rollback_on_failure=args.rollback_on_failure,
+        wait=args.wait,
+        provider_name=args.provider,
+        progress=progress_printer(),
     )

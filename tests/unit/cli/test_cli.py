@@ -123,10 +123,32 @@ def test_yaml_syntax_error(capsys, write_config):
     assert code == 1 and "fix the YAML syntax" in body["message"]
 
 
-def test_create_without_dryrun_says_what_to_do(capsys, write_config):
-    path = write_config(MINIMAL_CLUSTER)
-    code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path))
-    assert code == 1 and "--dryrun true" in body["message"]
+def test_awsbatch_on_the_local_provider_is_refused(capsys, write_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("PARACLUSTER_STATE_DIR", str(tmp_path / "state"))
+    batch = """\
+Image:
+  Os: alinux2023
+HeadNode:
+  InstanceType: c5.xlarge
+  Networking:
+    SubnetId: subnet-12345678
+  Imds:
+    Secured: false
+Scheduling:
+  Scheduler: awsbatch
+  AwsBatchQueues:
+    - Name: queue1
+      ComputeResources:
+        - Name: cr1
+          InstanceTypes: [optimal]
+      Networking:
+        SubnetIds: [subnet-12345678]
+"""
+    path = write_config(batch)
+    code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--provider", "local")
+    assert code == 1
+    assert body["message"].startswith("Scheduling/Scheduler: awsbatch clusters run on AWS Batch")
+    assert not (tmp_path / "state" / "clusters").exists()
 
 
 def test_build_image_dryrun(capsys, write_config):

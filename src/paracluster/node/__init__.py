@@ -1,0 +1,1 @@
+"""Programs that run on a node: its boot, its PID 1, and later its bootstrap agent."""

@@ -1,0 +1,263 @@
+"""PID 1 of a node: build its root filesystem, start its services in order, reap orphans, stop everything on SIGTERM.
+
+Usage: python -m paracluster.node.init SPEC_JSON
+
+The spec (written by the host service) says what the node is: hostname, overlay root layers, bind mounts of shared
+directories, files and accounts to write into the node's root, and the services to run. Progress and failures go
+to `status.json` in the node's host directory (mounted at /run/paracluster/node inside), which the host service
+reads. Only the standard library is used: this runs with the system Python inside the node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from paracluster.node.syscalls import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    mount,
+    pivot_root,
+    umount,
+)
+
+NODE_DIR = "/run/paracluster/node"  # the node's host directory, seen from inside
+SERVICE_READY_TIMEOUT = 30.0
+
+
+class Node:
+    """The running node: its spec, its services and its status file."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.services: dict[str, subprocess.Popen] = {}
+        self.exited: dict[str, int] = {}
+        self.state = "booting"
+        self.reason = ""
+
+    # --- status -----------------------------------------------------------------------------------------------
+
+    def write_status(self) -> None:
+        status = {
+            "name": self.spec["name"],
+            "state": self.state,
+            "reason": self.reason,
+            "pid1": os.getpid(),
+            "services": {name: proc.pid for name, proc in self.services.items()},
+            "exited": self.exited,
+            "time": time.time(),
+        }
+        path = os.path.join(NODE_DIR, "status.json")
+        try:
+            with open(path + ".tmp", "w") as out:
+                json.dump(status, out)
+            os.replace(path + ".tmp", path)
+        except OSError:
+            pass  # before the node directory is mounted there is nowhere to report to
+
+    # --- root filesystem --------------------------------------------------------------------------------------
+
+    def build_root(self) -> None:
+        spec = self.spec
+        mount("none", "/", None, MS_REC | MS_PRIVATE)  # nothing we mount may leak back to the host
+        socket.sethostname(spec["hostname"])
+        layers = spec["overlay"]
+        root = layers["root"]
+        options = f"lowerdir={layers['lower']},upperdir={layers['upper']},workdir={layers['work']}"
+        mount(f"paracluster-{spec['name']}", root, "overlay", 0, options)
+        # overlayfs does not carry submounts, so every pseudo filesystem is mounted again inside the new root.
+        mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+        if os.path.isdir("/sys/fs/cgroup"):
+            mount("/sys/fs/cgroup", f"{root}/sys/fs/cgroup", None, MS_BIND | MS_REC)
+        mount("/dev", f"{root}/dev", None, MS_BIND | MS_REC)
+        # Private /dev/shm and ptys: MPI shared memory segments and ssh terminals stay inside the node.
+        mount("shm", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        os.makedirs(f"{root}/dev/pts", exist_ok=True)
+        mount("devpts", f"{root}/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+        mount(f"{root}/dev/pts/ptmx", f"{root}/dev/ptmx", None, MS_BIND)
+        mount("run", f"{root}/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+        # A private /tmp is required: Slurm's PMIx plugin fails when two nodes share one.
+        mount("tmp", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        binds = [{"source": spec["node_dir"], "target": NODE_DIR}] + spec.get("binds", [])
+        for bind in binds:
+            target = root + bind["target"]
+            if os.path.isdir(bind["source"]):
+                os.makedirs(target, exist_ok=True)
+            elif not os.path.exists(target):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "a").close()  # a file is bind-mounted onto a file
+            mount(bind["source"], target, None, MS_BIND | MS_REC)
+            if bind.get("readonly"):
+                mount(bind["source"], target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        os.chdir(root)
+        os.makedirs(".oldroot", exist_ok=True)
+        pivot_root(".", ".oldroot")
+        os.chdir("/")
+        umount("/.oldroot", MNT_DETACH)
+        os.rmdir("/.oldroot")
+
+    def write_files(self) -> None:
+        """Write accounts, directories and files into the node's root (they land in its overlay upper layer)."""
+        for database, lines in self.spec.get("accounts", {}).items():
+            path = f"/etc/{database}"
+            with open(path) as current:
+                known = {line.split(":", 1)[0] for line in current if line.strip()}
+            new = [line for line in lines if line.split(":", 1)[0] not in known]
+            if new:
+                with open(path, "a") as out:
+                    out.write("".join(f"{line}\n" for line in new))
+        for entry in self.spec.get("dirs", []):
+            os.makedirs(entry["path"], exist_ok=True)
+            os.chmod(entry["path"], entry.get("mode", 0o755))
+            _chown(entry["path"], entry.get("owner"))
+        for entry in self.spec.get("files", []):
+            os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
+            with open(entry["path"], "w") as out:
+                out.write(entry["content"])
+            os.chmod(entry["path"], entry.get("mode", 0o644))
+            _chown(entry["path"], entry.get("owner"))
+
+    # --- services ---------------------------------------------------------------------------------------------
+
+    def start_services(self) -> None:
+        log_dir = os.path.join(NODE_DIR, "logs")
+        os.makedirs(log_dir, exist_ok=True)
+        for service in self.spec.get("services", []):
+            name = service["name"]
+            log = open(os.path.join(log_dir, f"{name}.log"), "ab")
+            user = service.get("user")
+            proc = subprocess.Popen(
+                service["argv"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=user,
+                group=pwd.getpwnam(user).pw_gid if user else None,
+                extra_groups=[] if user else None,
+                env={**_base_env(), **service.get("env", {})},
+                close_fds=True,
+            )
+            log.close()
+            self.services[name] = proc
+            self.write_status()
+            ready = service.get("ready")
+            if ready:
+                self._wait_ready(name, proc, ready)
+
+    def _wait_ready(self, name: str, proc: subprocess.Popen, ready: str) -> None:
+        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
+        while not os.path.exists(ready):
+            code = proc.poll()
+            if code is not None:
+                raise RuntimeError(f"service {name} exited with code {code} before it was ready; see logs/{name}.log")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"service {name} was not ready after {SERVICE_READY_TIMEOUT:.0f} s ({ready})")
+            time.sleep(0.01)
+
+    # --- supervision ------------------------------------------------------------------------------------------
+
+    def reap_forever(self) -> None:
+        by_pid = {proc.pid: name for name, proc in self.services.items()}
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                signal.pause()
+                continue
+            name = by_pid.get(pid)
+            if name is not None:
+                # A service died: record it so the host service (and later the cluster manager) can see it.
+                self.exited[name] = os.waitstatus_to_exitcode(status)
+                self.services[name].returncode = self.exited[name]
+                self.write_status()
+
+    def shutdown(self) -> None:
+        self.state = "stopping"
+        self.write_status()
+        _signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.02)
+        _signal_all(signal.SIGKILL)
+        self.state = "stopped"
+        self.write_status()
+
+
+def _signal_all(signum: int) -> None:
+    try:
+        os.kill(-1, signum)  # as PID 1 this reaches every other process of the node
+    except ProcessLookupError:
+        pass
+
+
+def _chown(path: str, owner: str | None) -> None:
+    if owner:
+        entry = pwd.getpwnam(owner)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _base_env() -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": "/root",
+    }
+
+
+def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise SystemExit(0)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as source:
+        spec = json.load(source)
+    node = Node(spec)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    try:
+        node.build_root()
+        node.write_status()
+        node.write_files()
+        node.start_services()
+        node.state = "running"
+        node.write_status()
+        node.reap_forever()
+    except SystemExit:
+        node.shutdown()
+    except Exception as err:  # noqa: BLE001 - PID 1 reports every failure instead of dying silently
+        import traceback
+
+        traceback.print_exc()  # into the node's boot.log on the host
+        sys.stderr.flush()
+        node.state = "failed"
+        node.reason = f"{type(err).__name__}: {err}"
+        node.write_status()
+        if spec.get("keep_failed"):
+            try:
+                node.reap_forever()
+            except SystemExit:
+                pass
+        node.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Providers: where clusters run. `local` (Linux namespaces on this machine) and, later, `aws`."""
+
+from __future__ import annotations
+
+from paracluster.errors import BadRequestError, NotAvailableError
+
+PROVIDERS = ("local", "aws")
+
+
+def get_provider(name: str, settings):
+    """The provider named `name`; imported lazily so one provider never loads the other's libraries."""
+    if name == "local":
+        from paracluster.providers.local import LocalProvider
+
+        return LocalProvider(settings)
+    if name == "aws":
+        raise NotAvailableError("the aws provider is not available in this version yet; use --provider local")
+    raise BadRequestError(f"--provider '{name}' is unknown; use one of: {', '.join(PROVIDERS)}")

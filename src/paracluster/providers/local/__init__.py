@@ -1,0 +1,43 @@
+"""The local provider: clusters whose nodes are Linux namespaces on this machine, run by a host service."""
+
+from __future__ import annotations
+
+from paracluster.errors import BadRequestError
+from paracluster.providers.local.client import ServiceClient
+
+
+class LocalProvider:
+    """Cluster operations of the local provider; each is one request to the host service."""
+
+    name = "local"
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.client = ServiceClient(settings)
+
+    def check_config(self, config) -> None:
+        """Refuse what the local provider cannot run, with one sentence."""
+        if config.scheduling.scheduler == "awsbatch":
+            raise BadRequestError(
+                "Scheduling/Scheduler: awsbatch clusters run on AWS Batch, which the local provider does not have; "
+                "use Scheduler: slurm or --provider aws"
+            )
+
+    def create_cluster(self, name: str, config_text: str, region: str | None, rollback_on_failure: bool) -> dict:
+        return self.client.call("create_cluster", name=name, config_text=config_text, region=region,
+                                rollback_on_failure=rollback_on_failure)
+
+    def delete_cluster(self, name: str) -> dict:
+        return self.client.call("delete_cluster", name=name)
+
+    def describe_cluster(self, name: str) -> dict:
+        return self.client.call("describe_cluster", name=name)
+
+    def list_clusters(self, statuses: list[str] | None = None) -> dict:
+        return self.client.call("list_clusters", statuses=statuses)
+
+    def describe_cluster_instances(self, name: str, node_type: str | None, queue: str | None) -> dict:
+        return self.client.call("describe_cluster_instances", name=name, node_type=node_type, queue=queue)
+
+    def ssh_target(self, name: str) -> dict:
+        return self.client.call("ssh_target", name=name)

@@ -1,0 +1,92 @@
+"""Talk to the local provider's host service, starting it on demand; its errors come back as ParaCluster errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from paracluster import errors
+from paracluster.errors import ClusterError
+from paracluster.settings import Settings
+
+SOCKET_NAME = "service.sock"
+START_TIMEOUT = 15.0
+
+
+class ServiceClient:
+    """A connection to the host service of one state directory."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.state = settings.state_path
+        self.socket_path = self.state / SOCKET_NAME
+
+    def call(self, op: str, **args) -> object:
+        """Send one request and return its result; raise the error the service reported."""
+        connection = self._connect()
+        with connection, connection.makefile("rwb") as stream:
+            stream.write((json.dumps({"op": op, "args": args}) + "\n").encode())
+            stream.flush()
+            line = stream.readline()
+        if not line:
+            raise ClusterError(f"failed to {op.replace('_', ' ')}: the host service closed the connection; "
+                               f"see {self.state / 'service.log'}")
+        answer = json.loads(line)
+        if answer["ok"]:
+            return answer["result"]
+        error_class = getattr(errors, answer["error"]["type"], ClusterError)
+        raise error_class(answer["error"]["message"])
+
+    def _connect(self) -> socket.socket:
+        try:
+            return self._open()
+        except OSError:
+            self.start_service()
+            return self._open()
+
+    def _open(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(str(self.socket_path))
+        except OSError:
+            connection.close()
+            raise
+        return connection
+
+    def start_service(self) -> None:
+        """Start the host service in its own session (it outlives this process) and wait for its socket."""
+        if os.geteuid() != 0:
+            raise ClusterError("the local provider needs root (it creates namespaces, bridges and mounts); "
+                               "run paracluster as root")
+        self.state.mkdir(parents=True, exist_ok=True)
+        log = open(self.state / "service.out", "ab")
+        env = dict(os.environ, PARACLUSTER_STATE_DIR=str(self.state))
+        subprocess.Popen([sys.executable, "-m", "paracluster.providers.local.service"], stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True)
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                self._open().close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise ClusterError(f"failed to start the host service within {START_TIMEOUT:.0f} s; "
+                           f"see {self.state / 'service.log'} and {self.state / 'service.out'}")
+
+    def stop_service(self, timeout: float = 10.0) -> None:
+        """Stop the running host service (its nodes keep running); used by tests and `paracluster service stop`."""
+        try:
+            self._open().close()
+        except OSError:
+            return  # not running
+        pid = self.call("ping")["pid"]
+        os.kill(pid, 15)
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

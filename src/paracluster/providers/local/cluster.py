@@ -1,0 +1,228 @@
+"""Create and delete clusters on the local provider: each is one short function over a literal list of steps.
+
+Steps read state before they act, so a step that already happened is a no-op when it runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from paracluster.errors import ClusterError
+from paracluster.providers.local import instances, network
+from paracluster.providers.local.nodespec import build_node_spec, cluster_files
+from paracluster.providers.local.state import StateStore, now
+
+LOG = logging.getLogger("paracluster.local")
+
+HEAD_NODE_NAME = "head"
+
+
+class Creation:
+    """What the steps of one create share: the record, the loaded config, the settings and the store."""
+
+    def __init__(self, record: dict, config, settings, store: StateStore):
+        self.record = record
+        self.config = config
+        self.settings = settings
+        self.store = store
+        self.dir = store.cluster_dir(record["name"])
+
+    def save(self) -> None:
+        self.store.save(self.record)
+
+
+def allocate_network(ctx: Creation) -> None:
+    """Pick the cluster's subnet and bridge number, unless it has them already."""
+    import ipaddress
+
+    if ctx.record.get("subnet"):
+        return
+    taken = [
+        ipaddress.ip_network(other["subnet"])
+        for other in ctx.store.records()
+        if other.get("subnet") and other["name"] != ctx.record["name"]
+    ]
+    index, subnet = network.choose_subnet(
+        ctx.settings["local.address_pool"], ctx.settings["local.cluster_prefix_length"], taken, network.host_networks()
+    )
+    ctx.record.update(subnet=str(subnet), netIndex=index)
+    ctx.record["instances"] = plan_instances(ctx.record, ctx.config, subnet)
+    ctx.save()
+
+
+def plan_instances(record: dict, config, subnet) -> dict:
+    """Every node the cluster may ever have, with its fixed address (Slurm's cloud_dns model): head, then compute."""
+    from paracluster.slurm.nodes import plan_node_groups
+    from paracluster.catalog import default_catalog
+
+    nodes = {
+        HEAD_NODE_NAME: _instance(HEAD_NODE_NAME, "HeadNode", None, None, config.head_node.instance_type, 0, subnet)
+    }
+    for group in plan_node_groups(config, default_catalog()):
+        for static, names in ((True, group.static_nodes), (False, group.dynamic_nodes)):
+            for name in names:
+                node = _instance(name, "ComputeNode", group.queue, group.compute_resource, group.instance_types[0],
+                                 len(nodes), subnet)
+                node["static"] = static
+                nodes[name] = node
+    return nodes
+
+
+def _instance(name, node_type, queue, compute_resource, instance_type, index, subnet) -> dict:
+    return {
+        "nodeName": name,
+        "nodeType": node_type,
+        "queueName": queue,
+        "computeResource": compute_resource,
+        "instanceType": instance_type,
+        "nodeIndex": index,
+        "privateIpAddress": network.node_address(subnet, index),
+        "state": "pending" if node_type == "HeadNode" else "stopped",
+        "instanceId": None,
+        "launchTime": None,
+        "pid": None,
+    }
+
+
+def prepare_shared(ctx: Creation) -> None:
+    """Create the shared directories, keys, hosts file and Slurm configuration the nodes mount (idempotent)."""
+    cluster_files(ctx.record, ctx.config, ctx.dir, ctx.settings)
+
+
+def mount_overlay_tmpfs(ctx: Creation) -> None:
+    """Mount the tmpfs that holds the nodes' overlay upper layers (a separate filesystem from the host root)."""
+    ovl = ctx.dir / "ovl"
+    ovl.mkdir(parents=True, exist_ok=True)
+    if not os.path.ismount(ovl):
+        network.run(["mount", "-t", "tmpfs", "-o", "mode=0700", f"paracluster-{ctx.record['name']}", str(ovl)])
+
+
+def create_bridge(ctx: Creation) -> None:
+    import ipaddress
+
+    network.create_bridge(ctx.record["netIndex"], ipaddress.ip_network(ctx.record["subnet"]))
+
+
+def start_head_node(ctx: Creation) -> None:
+    start_node(ctx, ctx.record["instances"][HEAD_NODE_NAME])
+
+
+def start_static_nodes(ctx: Creation) -> None:
+    for node in ctx.record["instances"].values():
+        if node.get("static"):
+            start_node(ctx, node, wait=False)
+    for node in ctx.record["instances"].values():
+        if node.get("static"):
+            node_dir = ctx.dir / "nodes" / node["nodeName"]
+            instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
+            node["state"] = "running"
+    ctx.save()
+
+
+def start_node(ctx: Creation, node: dict, wait: bool = True) -> None:
+    """Boot one node (no-op if it runs); with `wait`, until its services are up."""
+    node_dir = ctx.dir / "nodes" / node["nodeName"]
+    if instances.is_alive(node.get("pid"), node_dir):
+        return
+    netns = instances.start_network(ctx.record, node)
+    spec = build_node_spec(ctx.record, ctx.config, node, ctx.dir, ctx.settings)
+    node.update(
+        instanceId=node.get("instanceId") or instances.new_instance_id(),
+        launchTime=now(),
+        state="pending",
+        pid=instances.boot_node(spec, node_dir, netns),
+    )
+    ctx.save()
+    if wait:
+        instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
+        node["state"] = "running"
+        ctx.save()
+
+
+def wait_for_compute_nodes(ctx: Creation) -> None:
+    """Wait until slurmctld answers and every static node is idle (or allocated)."""
+    static = [node["nodeName"] for node in ctx.record["instances"].values() if node.get("static")]
+    head = ctx.record["instances"][HEAD_NODE_NAME]
+    timeout = min(ctx.settings["local.head_node_bootstrap_timeout"],
+                  ctx.config.dev_settings.timeouts.head_node_bootstrap_timeout)
+    deadline = time.monotonic() + timeout
+    pending = set(static)
+    last = "slurmctld did not answer"
+    while True:
+        result = instances.node_exec(head["pid"], ["sinfo", "-h", "-N", "-o", "%N %t"], timeout=10)
+        if result.returncode == 0:
+            states = dict(line.split() for line in result.stdout.splitlines() if line.strip())
+            pending = {name for name in static if states.get(name, "").rstrip("*~#%!") not in ("idle", "mix", "alloc")}
+            if not pending:
+                return
+            last = ", ".join(f"{name} is {states.get(name, 'unknown')}" for name in sorted(pending)[:5])
+        else:
+            last = result.stderr.strip()[-200:]
+        if time.monotonic() > deadline:
+            raise ClusterError(f"the static compute nodes did not become idle within {timeout:.0f} s: {last}")
+        time.sleep(0.1)
+
+
+# The create pipeline, in order. Each step is idempotent.
+CREATE_STEPS = [
+    ("allocate the cluster network", allocate_network),
+    ("prepare shared directories, keys and Slurm configuration", prepare_shared),
+    ("mount the nodes' root layers", mount_overlay_tmpfs),
+    ("create the cluster bridge", create_bridge),
+    ("start the head node (munge, slurmctld, sshd)", start_head_node),
+    ("start the static compute nodes (munge, slurmd)", start_static_nodes),
+    ("wait for the static nodes to be idle in Slurm", wait_for_compute_nodes),
+]
+
+
+def create(ctx: Creation, *, rollback: bool) -> None:
+    """Run the create steps; on failure record CREATE_FAILED with the reason and roll back unless told not to."""
+    started = time.monotonic()
+    name = ctx.record["name"]
+    for description, step in CREATE_STEPS:
+        step_started = time.monotonic()
+        ctx.record["progress"] = description
+        ctx.save()
+        try:
+            step(ctx)
+        except Exception as err:  # noqa: BLE001 - any failure of a step fails the create with its reason
+            reason = str(err) if isinstance(err, ClusterError) else f"{type(err).__name__}: {err}"
+            LOG.error("create %s: %s: failed (%.1fs): %s", name, description, time.monotonic() - step_started, reason)
+            ctx.record.update(status="CREATE_FAILED", progress=None, failures=[
+                {"failureCode": "ClusterCreationFailure", "failureReason": f"failed to {description}: {reason}"}
+            ])
+            ctx.save()
+            if rollback:
+                teardown(ctx.record, ctx.store)
+                ctx.record["rolledBack"] = True
+                ctx.save()
+            return
+        LOG.info("create %s: %s: done (%.1fs)", name, description, time.monotonic() - step_started)
+    ctx.record.update(status="CREATE_COMPLETE", computeFleetStatus="RUNNING", progress=None)
+    ctx.save()
+    LOG.info("create %s: complete in %.1fs", name, time.monotonic() - started)
+
+
+def teardown(record: dict, store: StateStore) -> None:
+    """Stop every node and remove every host resource of the cluster (processes, namespaces, links, mounts).
+
+    Safe to run again, and on a cluster that was only partly created.
+    """
+    cluster_dir = store.cluster_dir(record["name"])
+    nodes = list((record.get("instances") or {}).values())
+    for node in nodes:
+        instances.stop_node(node.get("pid"), cluster_dir / "nodes" / node["nodeName"])
+        node.update(state="terminated", pid=None)
+    if record.get("netIndex") is not None:
+        for node in nodes:
+            instances.remove_network(record, node)
+        network.delete_bridge(record["netIndex"])
+    ovl = cluster_dir / "ovl"
+    if os.path.ismount(ovl):
+        subprocess.run(["umount", "-l", str(ovl)], capture_output=True)
+    shutil.rmtree(ovl, ignore_errors=True)

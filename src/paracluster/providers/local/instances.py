@@ -1,0 +1,137 @@
+"""Node instances of the local provider: boot a node into its namespaces, read its status, run commands in it, stop it.
+
+A node is a network namespace on the cluster bridge plus mount, UTS, IPC, PID and time namespaces whose PID 1 is
+`paracluster.node.init`, with an overlay root over the host's root filesystem (upper layers on a per-cluster tmpfs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from paracluster.errors import ClusterError
+from paracluster.providers.local import network
+from paracluster.providers.local.runtime import node_python, node_pythonpath
+
+def new_instance_id() -> str:
+    """An id shaped like an EC2 instance id (i- and 17 hex digits)."""
+    return "i-" + secrets.token_hex(9)[:17]
+
+
+def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
+    """Write the node's spec, boot it and return its PID 1 (a host PID); raise ClusterError if it cannot start."""
+    node_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("status.json", "pid"):
+        (node_dir / stale).unlink(missing_ok=True)
+    overlay = spec["overlay"]
+    for key in ("upper", "work", "root"):
+        Path(overlay[key]).mkdir(parents=True, exist_ok=True)
+    spec_path = node_dir / "spec.json"
+    spec_path.write_text(json.dumps(spec, indent=1))
+    pidfile = node_dir / "pid"
+    env = {"PYTHONPATH": node_pythonpath(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    init = ["/usr/bin/env", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m", "paracluster.node.init",
+            str(spec_path)]
+    argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.node.boot", str(pidfile), "--"] + init
+    # PID 1 keeps these descriptors for its life: a file, not a pipe that closes when the booter exits.
+    with open(node_dir / "boot.log", "ab") as log:
+        result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=30)
+    if result.returncode != 0 or not pidfile.exists():
+        raise ClusterError(f"failed to boot node {spec['name']}: {_tail(node_dir / 'boot.log') or 'no PID'}")
+    return int(pidfile.read_text())
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return " / ".join(text[-lines:])
+
+
+def read_status(node_dir: Path) -> dict:
+    try:
+        return json.loads((node_dir / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def is_alive(pid: int | None, node_dir: Path) -> bool:
+    """Whether the node's PID 1 still runs (and is ours: its spec file is on its command line)."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(node_dir / "spec.json").encode() in cmdline
+
+
+def wait_running(name: str, pid: int, node_dir: Path, timeout: float) -> None:
+    """Wait until the node's PID 1 reports `running`; raise ClusterError with its reason if it fails or hangs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = read_status(node_dir)
+        state = status.get("state")
+        if state == "running":
+            return
+        if state == "failed":
+            raise ClusterError(f"node {name} failed to start: {status.get('reason')}; {_log_tail(node_dir)}")
+        if not is_alive(pid, node_dir):
+            raise ClusterError(f"node {name} stopped while starting: {status.get('reason') or _log_tail(node_dir)}")
+        if time.monotonic() > deadline:
+            raise ClusterError(f"node {name} did not start within {timeout:.0f} s; {_log_tail(node_dir)}")
+        time.sleep(0.02)
+
+
+def _log_tail(node_dir: Path) -> str:
+    logs = sorted((node_dir / "logs").glob("*.log"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for log in [*logs, node_dir / "boot.log"]:
+        tail = _tail(log)
+        if tail:
+            return f"last lines of {log.name}: {tail}"
+    return "no service logged anything"
+
+
+def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
+    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go."""
+    if not is_alive(pid, node_dir):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while is_alive(pid, node_dir):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        time.sleep(0.02)
+
+
+def node_exec(
+    pid: int, argv: list[str], *, user: str | None = None, timeout: float = 60, input_text: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command inside a running node (all its namespaces), as root or as `user`."""
+    command = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-T", "--"]
+    if user:
+        command += ["runuser", "-u", user, "--"]
+    return subprocess.run(
+        command + argv, capture_output=True, text=True, timeout=timeout, input=input_text,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root"},
+    )
+
+
+def start_network(record: dict, node: dict) -> str:
+    """Create the node's namespace and veth on the cluster bridge; return the namespace path."""
+    subnet_prefix = int(record["subnet"].split("/")[1])
+    return network.create_node_network(
+        record["name"], node["nodeName"], record["netIndex"], node["nodeIndex"], node["privateIpAddress"],
+        subnet_prefix,
+    )
+
+
+def remove_network(record: dict, node: dict) -> None:
+    network.delete_node_network(record["name"], node["nodeName"], record["netIndex"], node["nodeIndex"])

@@ -1,0 +1,126 @@
+"""Cluster networks of the local provider: a subnet and a bridge per cluster, a network namespace and veth per node.
+
+Host resources carry the project prefix: bridges `pclbr<N>`, host-side veths `pclv<N>x<M>` (Linux caps interface
+names at 15 characters), namespaces `paracluster-<cluster>-<node>`. Nodes get no default route: the host forwards
+packets, so a route out would put nodes on the outside network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from pathlib import Path
+
+from paracluster.errors import ClusterError
+
+NETNS_DIR = Path("/run/netns")
+
+
+def run(argv: list[str], *, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run a host command; on failure raise ClusterError with the pasteable command and its output."""
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        output = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ClusterError(f"failed to run `{' '.join(argv)}` (exit {result.returncode}): {' / '.join(output)}")
+    return result
+
+
+def host_networks() -> list[ipaddress.IPv4Network]:
+    """Networks already in use on the host (addresses and routes), which a cluster subnet must not overlap."""
+    found = []
+    for argv in (["ip", "-4", "-o", "addr", "show"], ["ip", "-4", "route", "show", "table", "all"]):
+        for line in run(argv, check=False).stdout.splitlines():
+            for word in line.split():
+                if "/" in word or word[:1].isdigit():
+                    try:
+                        network = ipaddress.ip_network(word, strict=False)
+                    except ValueError:
+                        continue
+                    if network.version == 4 and network.prefixlen > 0:
+                        found.append(network)
+    return found
+
+
+def choose_subnet(
+    pool: str, prefix_length: int, taken: list[ipaddress.IPv4Network], host: list[ipaddress.IPv4Network]
+) -> tuple[int, ipaddress.IPv4Network]:
+    """Pick the first subnet of the pool that no cluster and no host network uses; return (index, subnet)."""
+    for index, subnet in enumerate(ipaddress.ip_network(pool).subnets(new_prefix=prefix_length)):
+        if any(subnet.overlaps(other) for other in taken + host):
+            continue
+        return index, subnet
+    raise ClusterError(
+        f"failed to allocate a cluster network: every /{prefix_length} of {pool} is in use; delete a cluster or "
+        "widen the setting local.address_pool"
+    )
+
+
+def bridge_name(index: int) -> str:
+    return f"pclbr{index}"
+
+
+def veth_name(index: int, node_index: int) -> str:
+    return f"pclv{index}x{node_index}"
+
+
+def netns_name(cluster: str, node: str) -> str:
+    return f"paracluster-{cluster}-{node}"
+
+
+def link_exists(name: str) -> bool:
+    return Path("/sys/class/net", name).exists()
+
+
+def create_bridge(index: int, subnet: ipaddress.IPv4Network) -> None:
+    """Create the cluster bridge with the host's address on it (the first of the subnet); no-op if it exists."""
+    name = bridge_name(index)
+    if not link_exists(name):
+        run(["ip", "link", "add", name, "type", "bridge"])
+    gateway = f"{subnet.network_address + 1}/{subnet.prefixlen}"
+    if gateway not in run(["ip", "-4", "-o", "addr", "show", "dev", name]).stdout:
+        run(["ip", "addr", "add", gateway, "dev", name])
+    run(["ip", "link", "set", name, "up"])
+
+
+def delete_bridge(index: int) -> None:
+    name = bridge_name(index)
+    if link_exists(name):
+        run(["ip", "link", "del", name])
+
+
+def create_node_network(cluster: str, node: str, index: int, node_index: int, address: str, prefixlen: int) -> str:
+    """Create the node's namespace and veth on the cluster bridge, with `address`; return the namespace path."""
+    namespace = netns_name(cluster, node)
+    veth = veth_name(index, node_index)
+    if not (NETNS_DIR / namespace).exists():
+        run(["ip", "netns", "add", namespace])
+    if not link_exists(veth):
+        run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+    run(["ip", "link", "set", veth, "master", bridge_name(index), "up"])
+    inside = ["ip", "-n", namespace]
+    run(inside + ["link", "set", "lo", "up"])
+    if f"{address}/" not in run(inside + ["-4", "-o", "addr", "show", "dev", "eth0"]).stdout:
+        run(inside + ["addr", "add", f"{address}/{prefixlen}", "dev", "eth0"])
+    run(inside + ["link", "set", "eth0", "up"])
+    return str(NETNS_DIR / namespace)
+
+
+def delete_node_network(cluster: str, node: str, index: int, node_index: int) -> None:
+    """Remove the node's namespace (its end of the veth goes with it) and the host end if it is left."""
+    namespace = netns_name(cluster, node)
+    if (NETNS_DIR / namespace).exists():
+        run(["ip", "netns", "del", namespace], check=False)
+    veth = veth_name(index, node_index)
+    if link_exists(veth):
+        run(["ip", "link", "del", veth], check=False)
+
+
+def node_address(subnet: ipaddress.IPv4Network, node_index: int) -> str:
+    """Address of node number `node_index` (0 = head node): .1 is the host, nodes start at .2."""
+    address = subnet.network_address + 2 + node_index
+    if address >= subnet.broadcast_address:
+        raise ClusterError(
+            f"failed to address node {node_index}: the cluster network {subnet} has room for "
+            f"{subnet.num_addresses - 3} nodes; lower MaxCount or the setting local.cluster_prefix_length"
+        )
+    return str(address)

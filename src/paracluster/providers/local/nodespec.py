@@ -1,0 +1,222 @@
+"""What a local cluster's nodes are made of: the shared files of the cluster, and each node's spec for its PID 1."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from paracluster.providers.local import keypairs
+
+# ParallelCluster's default user per OS (constants.OS_MAPPING); the local nodes run the host's OS underneath.
+DEFAULT_USERS = {
+    "alinux2": "ec2-user", "alinux2023": "ec2-user", "rhel8": "ec2-user", "rhel9": "ec2-user",
+    "ubuntu1804": "ubuntu", "ubuntu2004": "ubuntu", "ubuntu2204": "ubuntu", "ubuntu2404": "ubuntu",
+    "rocky8": "rocky", "rocky9": "rocky", "centos7": "centos",
+}
+SLURM_CONF_DIR = "/opt/slurm/etc"
+SSHD_CONFIG = "/etc/paracluster/sshd_config"
+HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
+
+
+def shared_dirs(cluster_dir: Path) -> dict[str, Path]:
+    """Host directories shared by every node of the cluster, by their path inside the nodes."""
+    shared = cluster_dir / "shared"
+    return {
+        "/home": shared / "home",
+        "/opt/slurm": shared / "opt-slurm",
+        "/opt/parallelcluster/shared": shared / "parallelcluster",
+    }
+
+
+def _free_uid(start: int = 2000) -> int:
+    used = {entry.pw_uid for entry in pwd.getpwall()}
+    uid = start
+    while uid in used:
+        uid += 1
+    return uid
+
+
+def default_user(record: dict, config) -> dict:
+    """The cluster's default user: ParallelCluster's name for the OS; a host account of that name is reused."""
+    if record.get("defaultUser"):
+        return record["defaultUser"]
+    name = DEFAULT_USERS.get(config.image.os, "ec2-user")
+    try:
+        entry = pwd.getpwnam(name)
+        user = {"name": name, "uid": entry.pw_uid, "gid": entry.pw_gid, "host": True}
+    except KeyError:
+        uid = _free_uid()
+        user = {"name": name, "uid": uid, "gid": uid, "host": False}
+    record["defaultUser"] = user
+    return user
+
+
+def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
+    """Create the cluster's shared directories, munge key, SSH keys, default user home, hosts and Slurm files."""
+    for path in shared_dirs(cluster_dir).values():
+        path.mkdir(parents=True, exist_ok=True)
+    (cluster_dir / "nodes").mkdir(exist_ok=True)
+    munge = pwd.getpwnam("munge")
+    munge_dir = cluster_dir / "munge"
+    munge_dir.mkdir(mode=0o700, exist_ok=True)
+    key = munge_dir / "munge.key"
+    if not key.exists():
+        key.write_bytes(os.urandom(1024))
+    for path, mode in ((munge_dir, 0o700), (key, 0o400)):
+        os.chown(path, munge.pw_uid, munge.pw_gid)
+        path.chmod(mode)
+    ssh_dir = cluster_dir / "ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    host_key = ssh_dir / "ssh_host_ed25519_key"
+    if not host_key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"paracluster-{record['name']}",
+                        "-f", str(host_key)], check=True, capture_output=True)
+    head = record["instances"]["head"]
+    public = (ssh_dir / "ssh_host_ed25519_key.pub").read_text().split()
+    (ssh_dir / "known_hosts").write_text(f"{head['privateIpAddress']} {public[0]} {public[1]}\n")
+    _default_user_home(record, config, cluster_dir, settings)
+    hosts = ["127.0.0.1 localhost"] + [
+        f"{node['privateIpAddress']} {node['nodeName']}" for node in record["instances"].values()
+    ]
+    (cluster_dir / "hosts").write_text("\n".join(hosts) + "\n")
+    config_copy = shared_dirs(cluster_dir)["/opt/parallelcluster/shared"] / "cluster-config.yaml"
+    shutil.copyfile(cluster_dir / "cluster-config.yaml", config_copy)
+    write_slurm_files(record, config, cluster_dir, settings)
+
+
+def _default_user_home(record: dict, config, cluster_dir: Path, settings) -> None:
+    user = default_user(record, config)
+    home = shared_dirs(cluster_dir)["/home"] / user["name"]
+    ssh = home / ".ssh"
+    ssh.mkdir(parents=True, exist_ok=True)
+    key_name = config.head_node.ssh.key_name
+    if key_name:
+        pair = keypairs.ensure(settings.state_path, key_name)
+        (ssh / "authorized_keys").write_text(pair.public_key + "\n")
+        record["keyName"] = key_name
+    for path in (home, ssh, *ssh.iterdir()):
+        os.chown(path, user["uid"], user["gid"])
+    home.chmod(0o755)
+    ssh.chmod(0o700)
+
+
+def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None:
+    """Render slurm.conf and friends into the cluster's shared /opt/slurm/etc."""
+    from paracluster.catalog import default_catalog
+    from paracluster.slurm.render import PowerSaving, RenderInput, render
+
+    idle = settings["local.scaledown_idletime_seconds"]
+    minutes = config.scheduling.slurm_settings.scaledown_idletime
+    suspend_time = idle if idle != -2 else (-1 if minutes == -1 else minutes * 60)
+    head = record["instances"]["head"]
+    files = render(
+        RenderInput(
+            cluster_name=record["name"],
+            head_hostname=head["nodeName"],
+            head_address=head["privateIpAddress"],
+            config=config,
+            catalog=default_catalog(),
+            conf_dir=SLURM_CONF_DIR,
+            state_save_location="/var/spool/slurm.state",
+            slurmd_spool_dir="/var/spool/slurmd",
+            log_dir="/var/log/slurm",
+            run_dir="/run/slurm",
+            resume_program=None,
+            suspend_program=None,
+            resume_fail_program=None,
+            prolog_slurmctld=None,
+            power=PowerSaving(
+                suspend_time=suspend_time,
+                suspend_timeout=settings["local.suspend_timeout"],
+                resume_timeout=settings["local.resume_timeout"],
+                power_save_interval=settings["local.power_save_interval"],
+                power_save_min_interval=0,
+            ),
+            local_host=True,
+        )
+    )
+    conf_dir = shared_dirs(cluster_dir)["/opt/slurm"] / "etc"
+    for relative, text in files.items():
+        path = conf_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o644)
+
+
+def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, settings) -> dict:
+    """The spec the node's PID 1 reads: root layers, mounts, accounts, directories, files and services."""
+    name = node["nodeName"]
+    ovl = cluster_dir / "ovl" / name
+    shared = shared_dirs(cluster_dir)
+    binds = [{"source": str(source), "target": target} for target, source in shared.items()]
+    binds += [
+        {"source": str(shared["/opt/slurm"] / "etc"), "target": "/etc/slurm", "readonly": True},
+        {"source": str(cluster_dir / "munge"), "target": "/etc/munge", "readonly": True},
+        {"source": str(cluster_dir / "hosts"), "target": "/etc/hosts", "readonly": True},
+    ]
+    user = default_user(record, config)
+    accounts = {}
+    if not user["host"]:
+        accounts = {
+            "passwd": [f"{user['name']}:x:{user['uid']}:{user['gid']}::/home/{user['name']}:/bin/bash"],
+            "group": [f"{user['name']}:x:{user['gid']}:"],
+            "shadow": [f"{user['name']}:*:19000:0:99999:7:::"],
+        }
+    dirs = [
+        {"path": "/run/munge", "mode": 0o755, "owner": "munge"},
+        {"path": "/run/slurm", "mode": 0o755, "owner": "slurm"},
+        {"path": "/var/spool/slurm.state", "mode": 0o755, "owner": "slurm"},
+        {"path": "/var/spool/slurmd", "mode": 0o755, "owner": "root"},
+        {"path": "/var/log/slurm", "mode": 0o755, "owner": "slurm"},
+    ]
+    files = [{"path": "/etc/hostname", "content": f"{name}\n"}]
+    munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
+              "ready": "/run/munge/munge.socket.2"}
+    if node["nodeType"] == "HeadNode":
+        dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
+        files += _sshd_files(cluster_dir, node)
+        services = [
+            munged,
+            {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
+            {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]},
+        ]
+    else:
+        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"]}]
+    return {
+        "name": name,
+        "hostname": name,
+        "overlay": {"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
+        "node_dir": str(cluster_dir / "nodes" / name),
+        "binds": binds,
+        "accounts": accounts,
+        "dirs": dirs,
+        "files": files,
+        "services": services,
+        "keep_failed": bool(settings["keep_failed_nodes"]),
+    }
+
+
+def _sshd_files(cluster_dir: Path, node: dict) -> list[dict]:
+    key = (cluster_dir / "ssh" / "ssh_host_ed25519_key").read_text()
+    config = "\n".join([
+        f"ListenAddress {node['privateIpAddress']}",
+        f"HostKey {HOST_KEY}",
+        "PermitRootLogin no",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication yes",
+        "AuthorizedKeysFile .ssh/authorized_keys",
+        "UsePAM no",
+        "PrintMotd no",
+        "AcceptEnv LANG LC_*",
+        "Subsystem sftp internal-sftp",
+        "PidFile /run/sshd.pid",
+        "",
+    ])
+    return [
+        {"path": SSHD_CONFIG, "content": config, "mode": 0o644},
+        {"path": HOST_KEY, "content": key, "mode": 0o600},
+    ]

@@ -1,0 +1,63 @@
+"""Install the node-side programs where every node and the slurm user can run them: /opt/paracluster/lib/<digest>.
+
+Nodes run the host's system Python (their root is an overlay of the host's), so node-side modules use only the
+standard library. The package is copied from the running code, keyed by a digest of its sources, so nodes always run
+the same code as the host service, even from a development checkout under a private directory.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import paracluster
+
+RUNTIME_ROOT = Path("/opt/paracluster/lib")
+NODE_PYTHON = "/usr/bin/python3"
+
+
+@functools.cache
+def _source_digest() -> str:
+    package = Path(paracluster.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def runtime_dir() -> Path:
+    return RUNTIME_ROOT / f"paracluster-{paracluster.__version__}-{_source_digest()}"
+
+
+def node_pythonpath() -> str:
+    return str(runtime_dir())
+
+
+def node_python() -> str:
+    return NODE_PYTHON
+
+
+def install_runtime() -> Path:
+    """Copy the package (Python sources and data) into the runtime directory, world-readable; no-op if present."""
+    target = runtime_dir()
+    if (target / ".complete").exists():
+        return target
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    source = Path(paracluster.__file__).parent
+    shutil.copytree(source, staging / "paracluster", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in [staging, *staging.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (staging / ".complete").touch()
+    RUNTIME_ROOT.mkdir(parents=True, exist_ok=True)
+    for parent in (RUNTIME_ROOT, RUNTIME_ROOT.parent):
+        parent.chmod(0o755)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another service instance installed it first
+    return target

@@ -1,0 +1,262 @@
+"""The local provider's host service: owns every local resource; the CLI (and later the nodes) talk to it over a socket.
+
+Run: python -m paracluster.providers.local.service (the client starts it on demand). One JSON request per line on a
+unix socket under the state directory, one JSON answer per line. Work on one cluster is serialized by its lock; work
+on different clusters runs in parallel. After a restart it picks up clusters whose create or delete was under way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import logging
+import os
+import signal
+import socketserver
+import sys
+import threading
+from pathlib import Path
+
+from paracluster import __version__
+from paracluster.errors import ClusterError, ConflictError, NotFoundError
+from paracluster.providers.local import cluster as pipeline
+from paracluster.providers.local import instances
+from paracluster.providers.local.describe import describe_cluster, describe_instances, summary
+from paracluster.providers.local.runtime import install_runtime
+from paracluster.providers.local.state import StateStore, now
+from paracluster.settings import Settings, load_settings
+
+LOG = logging.getLogger("paracluster.local")
+SOCKET_NAME = "service.sock"
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class Service:
+    """The operations of the host service; each public method answers one request."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = StateStore(settings.state_path)
+        self._registry = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._threads: list[threading.Thread] = []
+
+    def lock(self, name: str) -> threading.Lock:
+        with self._registry:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def _background(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    # --- requests ---------------------------------------------------------------------------------------------
+
+    def ping(self) -> dict:
+        return {"version": __version__, "pid": os.getpid(), "stateDir": str(self.store.root)}
+
+    def create_cluster(self, name: str, config_text: str, rollback_on_failure: bool = True,
+                       region: str | None = None) -> dict:
+        with self._registry:
+            existing = self.store.load(name)
+            if existing is not None:
+                raise ConflictError(
+                    f"cluster '{name}' already exists (status {existing['status']}); choose another name or "
+                    f"delete it with `paracluster delete-cluster -n {name}`"
+                )
+            record = {
+                "name": name,
+                "status": "CREATE_IN_PROGRESS",
+                "region": region or "local",
+                "version": __version__,
+                "creationTime": now(),
+                "computeFleetStatus": "UNKNOWN",
+                "rollbackOnFailure": rollback_on_failure,
+                "failures": [],
+                "instances": {},
+            }
+            self.store.save(record)
+            (self.store.cluster_dir(name) / "cluster-config.yaml").write_text(config_text)
+        self._background(self._run_create, name)
+        return summary(record)
+
+    def _run_create(self, name: str) -> None:
+        with self.lock(name):
+            record = self.store.load(name)
+            if record is None or record["status"] != "CREATE_IN_PROGRESS":
+                return
+            try:
+                config = self._config(name)
+            except ClusterError as err:
+                record.update(status="CREATE_FAILED",
+                              failures=[{"failureCode": "ClusterCreationFailure", "failureReason": str(err)}])
+                self.store.save(record)
+                return
+            ctx = pipeline.Creation(record, config, self.settings, self.store)
+            pipeline.create(ctx, rollback=record.get("rollbackOnFailure", True))
+
+    def _config(self, name: str):
+        from paracluster.config.load import load_config_text
+        from paracluster.config.schema import CLUSTER
+
+        loaded = load_config_text(CLUSTER, (self.store.cluster_dir(name) / "cluster-config.yaml").read_text())
+        if loaded.config is None:
+            raise ClusterError(f"the stored configuration of cluster '{name}' no longer loads: {loaded.errors[0]}")
+        return loaded.config
+
+    def delete_cluster(self, name: str) -> dict:
+        with self._registry:
+            record = self._record(name)
+            if record["status"] != "DELETE_IN_PROGRESS":
+                record["status"] = "DELETE_IN_PROGRESS"
+                self.store.save(record)
+        self._background(self._run_delete, name)
+        return summary(record)
+
+    def _run_delete(self, name: str) -> None:
+        with self.lock(name):
+            record = self.store.load(name)
+            if record is None:
+                return
+            try:
+                pipeline.teardown(record, self.store)
+            except Exception as err:  # noqa: BLE001 - a failed delete is reported, and can be retried
+                LOG.error("delete %s failed: %s", name, err)
+                record.update(status="DELETE_FAILED",
+                              failures=[{"failureCode": "ClusterDeletionFailure", "failureReason": str(err)}])
+                self.store.save(record)
+                return
+            self.store.remove(name)
+            LOG.info("delete %s: complete", name)
+
+    def describe_cluster(self, name: str) -> dict:
+        record = self._record(name)
+        self._refresh_states(record)
+        return describe_cluster(record, self.store)
+
+    def list_clusters(self, statuses: list[str] | None = None) -> dict:
+        records = self.store.records()
+        return {"clusters": [summary(r) for r in records if not statuses or r["status"] in statuses]}
+
+    def describe_cluster_instances(self, name: str, node_type: str | None = None, queue: str | None = None) -> dict:
+        record = self._record(name)
+        self._refresh_states(record)
+        return {"instances": describe_instances(record, node_type, queue)}
+
+    def ssh_target(self, name: str) -> dict:
+        record = self._record(name)
+        head = record.get("instances", {}).get(pipeline.HEAD_NODE_NAME)
+        if not head or head.get("state") != "running":
+            raise ClusterError(f"the head node of cluster '{name}' is not running (cluster status {record['status']})")
+        return {
+            "user": (record.get("defaultUser") or {}).get("name"),
+            "address": head["privateIpAddress"],
+            "keyName": record.get("keyName"),
+            "knownHosts": str(self.store.cluster_dir(name) / "ssh" / "known_hosts"),
+        }
+
+    def _record(self, name: str) -> dict:
+        record = self.store.load(name)
+        if record is None:
+            raise NotFoundError(f"cluster '{name}' does not exist; see `paracluster list-clusters`")
+        return record
+
+    def _refresh_states(self, record: dict) -> None:
+        """Report nodes whose PID 1 is gone as terminated (a crash or a kill while the service looked away)."""
+        cluster_dir = self.store.cluster_dir(record["name"])
+        for node in record.get("instances", {}).values():
+            if node.get("state") in ("running", "pending") and node.get("pid"):
+                if not instances.is_alive(node["pid"], cluster_dir / "nodes" / node["nodeName"]):
+                    node["state"] = "terminated"
+
+    # --- restart ----------------------------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Continue what a previous service instance left under way (steps are idempotent)."""
+        for record in self.store.records():
+            if record["status"] == "CREATE_IN_PROGRESS":
+                LOG.info("resuming the create of %s", record["name"])
+                self._background(self._run_create, record["name"])
+            elif record["status"] == "DELETE_IN_PROGRESS":
+                LOG.info("resuming the delete of %s", record["name"])
+                self._background(self._run_delete, record["name"])
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        service: Service = self.server.service  # type: ignore[attr-defined]
+        for line in self.rfile:
+            try:
+                request = json.loads(line)
+                method = getattr(service, request["op"], None)
+                if method is None or request["op"].startswith("_"):
+                    raise ClusterError(f"unknown request '{request['op']}'")
+                answer = {"ok": True, "result": method(**request.get("args", {}))}
+            except ClusterError as err:
+                answer = {"ok": False, "error": {"type": type(err).__name__, "message": str(err)}}
+            except Exception as err:  # noqa: BLE001 - the client gets a sentence; the log keeps the traceback
+                LOG.exception("request failed")
+                answer = {"ok": False, "error": {"type": "ClusterError", "message": f"host service error: {err}"}}
+            self.wfile.write((json.dumps(answer) + "\n").encode())
+            self.wfile.flush()
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def _reap_children(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    # As a child subreaper the service inherits nodes whose booter exited; reap them when they end.
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def serve(settings: Settings) -> None:
+    state = settings.state_path
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o700)
+    lock_file = open(state / "service.lock", "w")
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        LOG.info("another host service owns %s; exiting", state)
+        return
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGCHLD, _reap_children)
+    install_runtime()
+    service = Service(settings)
+    socket_path = state / SOCKET_NAME
+    socket_path.unlink(missing_ok=True)
+    server = _Server(str(socket_path), _Handler)
+    socket_path.chmod(0o600)
+    server.service = service  # type: ignore[attr-defined]
+    service.resume()
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        socket_path.unlink(missing_ok=True)
+
+
+def main() -> None:
+    settings = load_settings()
+    log_path = Path(settings.state_path) / "service.log"
+    Path(settings.state_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=log_path, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        serve(settings)
+    except Exception:
+        LOG.exception("host service stopped")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
