@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# `make demo`: show ParaCluster on an example config. Usage: scripts/demo.sh PATH_TO_PARACLUSTER
-set -uo pipefail
+# `make demo`: create a local cluster from examples/basic.yaml, run a 2-node MPI job with sbatch and
+# `srun --mpi=pmix`, print its output, and delete the cluster. Usage: scripts/demo.sh PATH_TO_PARACLUSTER
+set -euo pipefail
 PARACLUSTER="${1:-paracluster}"
+NAME="${DEMO_CLUSTER_NAME:-demo}"
 cd "$(dirname "$0")/.."
 
-echo "== paracluster version"
-"$PARACLUSTER" version
-echo
-echo "== validating examples/basic.yaml (create-cluster --dryrun true; exit code 1 is pcluster's dry-run answer)"
-"$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration examples/basic.yaml --dryrun true
-echo
-broken="$(mktemp --suffix=.yaml)"
-trap 'rm -f "$broken"' EXIT
-echo "== a misspelt key: the schema check names the YAML path and line, and suggests the key"
-sed -e 's/Scheduler: slurm/Schedular: slurm/' examples/basic.yaml > "$broken"
-"$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration "$broken" --dryrun true
-echo
-echo "== a valid schema with semantic problems: every validator finding at once"
-sed -e 's/Name: compute/Name: Compute_Queue/' -e 's/MinCount: 2/MinCount: 5/' examples/basic.yaml > "$broken"
-"$PARACLUSTER" create-cluster --cluster-name demo --cluster-configuration "$broken" --dryrun true
-echo
-echo "The local provider (a real Slurm cluster in Linux namespaces on this machine) arrives with the next issue;"
-echo "until then ParaCluster validates configurations exactly as ParallelCluster does, and more."
-exit 0
+cleanup() { "$PARACLUSTER" delete-cluster --cluster-name "$NAME" --wait >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+echo "== validating examples/basic.yaml (pcluster answers a successful dry run with exit code 1)"
+"$PARACLUSTER" create-cluster --cluster-name "$NAME" --cluster-configuration examples/basic.yaml --dryrun true || true
+
+echo "== creating cluster $NAME: a head node and two static compute nodes, real Slurm in Linux namespaces"
+"$PARACLUSTER" create-cluster --cluster-name "$NAME" --cluster-configuration examples/basic.yaml --wait \
+    --query '{status: clusterStatus, headNode: headNode.privateIpAddress}'
+
+echo "== sinfo on the head node (over ssh, as the cluster's default user)"
+"$PARACLUSTER" ssh --cluster-name "$NAME" -- sinfo
+
+echo "== a 2-node MPI job: sbatch with srun --mpi=pmix (the job has a 2-minute time limit)"
+"$PARACLUSTER" ssh --cluster-name "$NAME" -- 'cat > mpi_hello.c' < examples/jobs/mpi_hello.c
+"$PARACLUSTER" ssh --cluster-name "$NAME" -- 'cat > mpi_hello.sbatch' < examples/jobs/mpi_hello.sbatch
+"$PARACLUSTER" ssh --cluster-name "$NAME" -- \
+    'mpicc -o mpi_hello mpi_hello.c && job=$(sbatch --parsable --wait mpi_hello.sbatch) && cat mpi-hello-$job.out'
+
+echo "== deleting cluster $NAME"
+trap - EXIT
+"$PARACLUSTER" delete-cluster --cluster-name "$NAME" --wait

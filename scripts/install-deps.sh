@@ -7,8 +7,14 @@ set -euo pipefail
 VENV="${1:-.venv}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
-# System packages by purpose. The local provider (real Slurm, munge, MPI in namespaces) adds its own here.
-PACKAGES=(python3 python3-venv python3-pip)
+# System packages by purpose.
+PACKAGES=(
+    python3 python3-venv python3-pip            # ParaCluster itself (nodes run the system python3)
+    slurm-wlm slurm-client munge                # the real Slurm and munge daemons of the local provider
+    openmpi-bin libopenmpi-dev                  # MPI in the nodes (Debian's OpenMPI has PMIx: srun --mpi=pmix)
+    openssh-server openssh-client               # sshd on head nodes, ssh for `paracluster ssh`
+    iproute2 util-linux procps                  # ip (bridges, veths, netns), nsenter, ps
+)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

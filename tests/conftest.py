@@ -7,27 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
-CORPUS = PROJECT.parent / "shared" / "corpus"
-
-MINIMAL_CLUSTER = """\
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-12345678
-Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
-    - Name: queue1
-      ComputeResources:
-        - Name: cr1
-          InstanceType: c5.xlarge
-      Networking:
-        SubnetIds:
-          - subnet-12345678
-"""
+from support import CORPUS, MINIMAL_CLUSTER, PROJECT  # noqa: F401 - re-exported for fixtures
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import CORPUS
+from support import CORPUS
 from paracluster.config.load import load_cluster_config, load_image_config
 from paracluster.errors import ConfigFileError
 

@@ -237,6 +237,8 @@ def main() -> None:
         node.build_root()
         node.write_status()
         node.write_files()
+        if spec.get("inject_failure"):
+            raise RuntimeError(spec["inject_failure"])
         node.start_services()
         node.state = "running"
         node.write_status()

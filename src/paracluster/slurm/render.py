@@ -1,4 +1,4 @@
-"""Render slurm.conf and the files it includes from a checked cluster config, with ParallelCluster's semantics (pure)."""
+"""Render slurm.conf and the files it includes from a checked cluster config, as ParallelCluster does (pure)."""
 
 from __future__ import annotations
 

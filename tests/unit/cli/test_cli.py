@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import MINIMAL_CLUSTER, PROJECT
+from support import MINIMAL_CLUSTER, PROJECT
 from paracluster import __version__
 from paracluster.cli import main
 
@@ -96,7 +96,8 @@ def test_query_filters_output(capsys, write_config):
 
 def test_bad_query_is_one_sentence(capsys, write_config):
     path = write_config(MINIMAL_CLUSTER)
-    code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--query", "[[[")
+    code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--dryrun", "true",
+                         "--query", "[[[")
     assert code == 1 and body["message"].startswith("--query '[[[' is not a valid JMESPath expression")
 
 

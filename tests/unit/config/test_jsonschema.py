@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from conftest import CORPUS, MINIMAL_CLUSTER
+from support import CORPUS, MINIMAL_CLUSTER
 from paracluster.config.jsonschema import cluster_json_schema, image_json_schema
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import MINIMAL_CLUSTER
+from support import MINIMAL_CLUSTER
 from paracluster.config.load import load_config_text, load_cluster_config
 from paracluster.config.schema import CLUSTER, IMAGE_CONFIG
 from paracluster.config.schema.types import ListOf, Section

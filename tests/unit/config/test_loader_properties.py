@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, MINIMAL_CLUSTER
+from support import CORPUS, MINIMAL_CLUSTER
 from paracluster.config.load import check_data
 from paracluster.config.schema import CLUSTER
 

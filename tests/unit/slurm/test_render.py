@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL_CLUSTER
+from support import MINIMAL_CLUSTER
 from paracluster.catalog import default_catalog
 from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER
@@ -125,12 +125,12 @@ def setting(text: str, key: str) -> str | None:
 def test_rendered_nodes_are_exactly_the_planned_nodes(case):
     config = load((GOLDEN / case / "input.yaml").read_text())
     files = render(CASE_INPUTS.get(case, aws_input)(config))
-    declared, static = [], []
+    declared = []
     for relative, text in files.items():
         if relative.endswith("_partition.conf"):
-            declared += [expand_hostlist(line.split()[0][len("NodeName="):]) for line in text.splitlines()
-                         if line.startswith("NodeName=")]
-    declared = [name for names in declared for name in names]
+            for line in text.splitlines():
+                if line.startswith("NodeName="):
+                    declared += expand_hostlist(line.split()[0].removeprefix("NodeName="))
     assert sorted(declared) == sorted(node_names(config))
     exclusions = setting(files["slurm_parallelcluster.conf"], "SuspendExcNodes")
     static = expand_hostlist(exclusions or "")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from paracluster import errors
 from paracluster.errors import ClusterError
+from paracluster.providers.local.runtime import code_digest
 from paracluster.settings import Settings
 
 SOCKET_NAME = "service.sock"
@@ -25,6 +26,7 @@ class ServiceClient:
         self.settings = settings
         self.state = settings.state_path
         self.socket_path = self.state / SOCKET_NAME
+        self._checked = False
 
     def call(self, op: str, **args) -> object:
         """Send one request and return its result; raise the error the service reported."""
@@ -44,10 +46,26 @@ class ServiceClient:
 
     def _connect(self) -> socket.socket:
         try:
-            return self._open()
+            connection = self._open()
         except OSError:
             self.start_service()
             return self._open()
+        if not self._checked:
+            self._checked = True
+            if self._running_digest(connection) != code_digest():
+                # The service runs older (or newer) code than this CLI: replace it. Nodes outlive the service and
+                # work under way resumes, so this loses nothing.
+                self.stop_service()
+                self.start_service()
+            return self._open()
+        return connection
+
+    def _running_digest(self, connection: socket.socket) -> str | None:
+        with connection, connection.makefile("rwb") as stream:
+            stream.write(b'{"op": "ping"}\n')
+            stream.flush()
+            answer = json.loads(stream.readline() or b"{}")
+        return (answer.get("result") or {}).get("codeDigest")
 
     def _open(self) -> socket.socket:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -82,10 +100,13 @@ class ServiceClient:
     def stop_service(self, timeout: float = 10.0) -> None:
         """Stop the running host service (its nodes keep running); used by tests and `paracluster service stop`."""
         try:
-            self._open().close()
+            connection = self._open()
         except OSError:
             return  # not running
-        pid = self.call("ping")["pid"]
+        with connection, connection.makefile("rwb") as stream:
+            stream.write(b'{"op": "ping"}\n')
+            stream.flush()
+            pid = json.loads(stream.readline())["result"]["pid"]
         os.kill(pid, 15)
         deadline = time.monotonic() + timeout
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:

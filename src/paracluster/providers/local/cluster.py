@@ -25,11 +25,12 @@ HEAD_NODE_NAME = "head"
 class Creation:
     """What the steps of one create share: the record, the loaded config, the settings and the store."""
 
-    def __init__(self, record: dict, config, settings, store: StateStore):
+    def __init__(self, record: dict, config, settings, store: StateStore, faults=None):
         self.record = record
         self.config = config
         self.settings = settings
         self.store = store
+        self.faults = faults
         self.dir = store.cluster_dir(record["name"])
 
     def save(self) -> None:
@@ -127,10 +128,18 @@ def start_static_nodes(ctx: Creation) -> None:
 def start_node(ctx: Creation, node: dict, wait: bool = True) -> None:
     """Boot one node (no-op if it runs); with `wait`, until its services are up."""
     node_dir = ctx.dir / "nodes" / node["nodeName"]
-    if instances.is_alive(node.get("pid"), node_dir):
+    running = instances.find_pid(node.get("pid"), node_dir)
+    if running:
+        node["pid"] = running  # already booted (perhaps by a service instance that stopped before saving it)
+        if wait:
+            instances.wait_running(node["nodeName"], running, node_dir, ctx.settings["local.node_start_timeout"])
+            node["state"] = "running"
         return
+    instances.stop_node(None, node_dir)  # a boot cut short must not share the overlay directories
     netns = instances.start_network(ctx.record, node)
     spec = build_node_spec(ctx.record, ctx.config, node, ctx.dir, ctx.settings)
+    if ctx.faults is not None and ctx.faults.bootstrap_failure(node["instanceType"]):
+        spec["inject_failure"] = "injected bootstrap failure (setting local.inject_bootstrap_failures)"
     node.update(
         instanceId=node.get("instanceId") or instances.new_instance_id(),
         launchTime=now(),
@@ -193,14 +202,17 @@ def create(ctx: Creation, *, rollback: bool) -> None:
         except Exception as err:  # noqa: BLE001 - any failure of a step fails the create with its reason
             reason = str(err) if isinstance(err, ClusterError) else f"{type(err).__name__}: {err}"
             LOG.error("create %s: %s: failed (%.1fs): %s", name, description, time.monotonic() - step_started, reason)
-            ctx.record.update(status="CREATE_FAILED", progress=None, failures=[
+            ctx.record["failures"] = [
                 {"failureCode": "ClusterCreationFailure", "failureReason": f"failed to {description}: {reason}"}
-            ])
-            ctx.save()
+            ]
             if rollback:
+                # The status turns CREATE_FAILED only once the rollback is over, so a waiter sees the final state.
+                ctx.record["progress"] = "roll back the failed create"
+                ctx.save()
                 teardown(ctx.record, ctx.store)
                 ctx.record["rolledBack"] = True
-                ctx.save()
+            ctx.record.update(status="CREATE_FAILED", progress=None)
+            ctx.save()
             return
         LOG.info("create %s: %s: done (%.1fs)", name, description, time.monotonic() - step_started)
     ctx.record.update(status="CREATE_COMPLETE", computeFleetStatus="RUNNING", progress=None)

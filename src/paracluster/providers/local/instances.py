@@ -61,6 +61,31 @@ def read_status(node_dir: Path) -> dict:
         return {}
 
 
+def find_pid(recorded: int | None, node_dir: Path) -> int | None:
+    """The node's PID 1: the recorded one, else the booter's pidfile (a service restart may have lost the record)."""
+    if is_alive(recorded, node_dir):
+        return recorded
+    try:
+        pid = int((node_dir / "pid").read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if is_alive(pid, node_dir) else None
+
+
+def stray_pids(node_dir: Path) -> list[int]:
+    """Every process started for this node (booter or PID 1) that still runs, found by its spec path."""
+    needle = str(node_dir / "spec.json").encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def is_alive(pid: int | None, node_dir: Path) -> bool:
     """Whether the node's PID 1 still runs (and is ours: its spec file is on its command line)."""
     if not pid:
@@ -99,16 +124,28 @@ def _log_tail(node_dir: Path) -> str:
 
 
 def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
-    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go."""
-    if not is_alive(pid, node_dir):
-        return
-    os.kill(pid, signal.SIGTERM)
+    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go.
+
+    Processes of the node that no record knows (a boot cut short by a service restart) are stopped too.
+    """
+    pid = find_pid(pid, node_dir)
+    targets = ([pid] if pid else []) + [other for other in stray_pids(node_dir) if other != pid]
+    for target in targets:
+        _signal(target, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while is_alive(pid, node_dir):
+    while any(is_alive(target, node_dir) for target in targets):
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
+            for target in targets:
+                _signal(target, signal.SIGKILL)
             deadline = time.monotonic() + timeout
         time.sleep(0.02)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def node_exec(

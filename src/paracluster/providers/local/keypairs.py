@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -55,12 +56,23 @@ def create(state_dir: Path, name: str) -> KeyPair:
     directory = _dir(state_dir)
     if (directory / f"{name}.pub").exists():
         raise ConflictError(f"key pair '{name}' already exists; delete it first or use it as it is")
-    private = directory / f"{name}.pem"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"paracluster-{name}", "-f", str(private)],
-                   check=True, capture_output=True)
-    (directory / f"{name}.pem.pub").rename(directory / f"{name}.pub")
-    private.chmod(0o600)
+    generate_ed25519(directory / f"{name}.pem", directory / f"{name}.pub", f"paracluster-{name}")
     return get(state_dir, name)
+
+
+def generate_ed25519(private: Path, public: Path, comment: str) -> None:
+    """Make an ed25519 key into `private` (0600) and `public` atomically, the public key last.
+
+    A key counts as present once its public file exists, so an interrupted run leaves nothing that blocks the next.
+    """
+    temporary = private.with_name(f".{private.name}.{os.getpid()}.tmp")
+    for leftover in (temporary, temporary.with_name(temporary.name + ".pub")):
+        leftover.unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(temporary)],
+                   check=True, capture_output=True)
+    temporary.chmod(0o600)
+    os.replace(temporary, private)
+    os.replace(temporary.with_name(temporary.name + ".pub"), public)
 
 
 def ensure(state_dir: Path, name: str) -> KeyPair:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 from pathlib import Path
 
 from paracluster.providers.local import keypairs
@@ -71,9 +70,8 @@ def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
     ssh_dir = cluster_dir / "ssh"
     ssh_dir.mkdir(mode=0o700, exist_ok=True)
     host_key = ssh_dir / "ssh_host_ed25519_key"
-    if not host_key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"paracluster-{record['name']}",
-                        "-f", str(host_key)], check=True, capture_output=True)
+    if not host_key.with_suffix(".pub").exists():
+        keypairs.generate_ed25519(host_key, host_key.with_suffix(".pub"), f"paracluster-{record['name']}")
     head = record["instances"]["head"]
     public = (ssh_dir / "ssh_host_ed25519_key.pub").read_text().split()
     (ssh_dir / "known_hosts").write_text(f"{head['privateIpAddress']} {public[0]} {public[1]}\n")

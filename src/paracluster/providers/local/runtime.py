@@ -20,7 +20,8 @@ NODE_PYTHON = "/usr/bin/python3"
 
 
 @functools.cache
-def _source_digest() -> str:
+def code_digest() -> str:
+    """A digest of the package's sources: the host service and the CLI compare it to detect a stale service."""
     package = Path(paracluster.__file__).parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
@@ -30,7 +31,7 @@ def _source_digest() -> str:
 
 
 def runtime_dir() -> Path:
-    return RUNTIME_ROOT / f"paracluster-{paracluster.__version__}-{_source_digest()}"
+    return RUNTIME_ROOT / f"paracluster-{paracluster.__version__}-{code_digest()}"
 
 
 def node_pythonpath() -> str:

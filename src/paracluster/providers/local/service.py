@@ -22,8 +22,9 @@ from paracluster import __version__
 from paracluster.errors import ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import cluster as pipeline
 from paracluster.providers.local import instances
+from paracluster.providers.local.faults import Faults
 from paracluster.providers.local.describe import describe_cluster, describe_instances, summary
-from paracluster.providers.local.runtime import install_runtime
+from paracluster.providers.local.runtime import code_digest, install_runtime
 from paracluster.providers.local.state import StateStore, now
 from paracluster.settings import Settings, load_settings
 
@@ -38,6 +39,7 @@ class Service:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store = StateStore(settings.state_path)
+        self.faults = Faults(settings)
         self._registry = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._threads: list[threading.Thread] = []
@@ -54,7 +56,8 @@ class Service:
     # --- requests ---------------------------------------------------------------------------------------------
 
     def ping(self) -> dict:
-        return {"version": __version__, "pid": os.getpid(), "stateDir": str(self.store.root)}
+        return {"version": __version__, "pid": os.getpid(), "stateDir": str(self.store.root),
+                "codeDigest": code_digest()}
 
     def create_cluster(self, name: str, config_text: str, rollback_on_failure: bool = True,
                        region: str | None = None) -> dict:
@@ -93,7 +96,7 @@ class Service:
                               failures=[{"failureCode": "ClusterCreationFailure", "failureReason": str(err)}])
                 self.store.save(record)
                 return
-            ctx = pipeline.Creation(record, config, self.settings, self.store)
+            ctx = pipeline.Creation(record, config, self.settings, self.store, self.faults)
             pipeline.create(ctx, rollback=record.get("rollbackOnFailure", True))
 
     def _config(self, name: str):

@@ -7,7 +7,7 @@ import textwrap
 from paracluster.config.validate import validate_config
 
 # The smallest valid Slurm config (shared with the loader tests) and the AWS Batch one.
-from conftest import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402
+from support import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402
 
 BATCH_CLUSTER = """\
 Image:

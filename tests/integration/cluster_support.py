@@ -1,0 +1,123 @@
+"""Helpers for tests on real local clusters: a CLI runner against a private state directory, residue checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+NEEDS = ("/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/sbin/munged", "/usr/sbin/sshd", "/usr/bin/mpicc")
+
+BASIC = """\
+Region: us-east-1
+Image:
+  Os: alinux2023
+HeadNode:
+  InstanceType: c5.xlarge
+  Networking:
+    SubnetId: subnet-0123456789abcdef0
+  Ssh:
+    KeyName: itest
+Scheduling:
+  Scheduler: slurm
+  SlurmQueues:
+    - Name: compute
+      ComputeResources:
+        - Name: c5
+          InstanceType: c5.xlarge
+          MinCount: 2
+          MaxCount: 4
+      Networking:
+        SubnetIds:
+          - subnet-0123456789abcdef0
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = [path for path in NEEDS if not Path(path).exists()]
+    reason = None
+    if os.geteuid() != 0:
+        reason = "real-cluster tests need root (namespaces, bridges, mounts)"
+    elif missing:
+        reason = f"real-cluster tests need {', '.join(missing)}; run `make test`, which installs them"
+    for item in items:
+        if "integration" in item.nodeid.split("::")[0].split("/"):
+            item.add_marker(pytest.mark.integration)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+class Cli:
+    """Runs `paracluster` as a separate process against the test's state directory."""
+
+    def __init__(self, state_dir: Path, tmp: Path):
+        self.state_dir = state_dir
+        self.tmp = tmp
+        self.env = dict(os.environ, PARACLUSTER_STATE_DIR=str(state_dir))
+
+    def run(self, *args: str, timeout: float = 120, input_text: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "paracluster", *args], capture_output=True, text=True,
+                              env=self.env, timeout=timeout, cwd=PROJECT, input=input_text)
+
+    def json(self, *args: str, expect: int = 0, timeout: float = 120) -> dict:
+        result = self.run(*args, timeout=timeout)
+        assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+        assert result.returncode == expect, f"exit {result.returncode}: {result.stdout}{result.stderr}"
+        return json.loads(result.stdout)
+
+    def config(self, text: str = BASIC, name: str | None = None) -> Path:
+        path = self.tmp / (name or f"config-{uuid.uuid4().hex[:8]}.yaml")
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def create(self, name: str, text: str = BASIC, *extra: str) -> dict:
+        return self.json("create-cluster", "-n", name, "-c", str(self.config(text)), "--wait", *extra)
+
+    def ssh(self, name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return self.run("ssh", "-n", name, "--", command, timeout=timeout)
+
+
+def stop_service(state_dir: Path) -> None:
+    env = dict(os.environ, PARACLUSTER_STATE_DIR=str(state_dir))
+    code = ("from paracluster.providers.local.client import ServiceClient; from paracluster.settings import "
+            "load_settings; ServiceClient(load_settings()).stop_service()")
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
+
+
+def residue(state_dir: Path, cluster: str | None = None) -> dict[str, list[str]]:
+    """Host resources that belong to a cluster (or to the state directory): namespaces, links, mounts, processes."""
+    prefix = f"paracluster-{cluster}-" if cluster else "paracluster-"
+    namespaces = [n for n in os.listdir("/run/netns")] if os.path.isdir("/run/netns") else []
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
+              if str(state_dir) in line.split()[1] and (cluster is None or f"/{cluster}/" in line.split()[1] + "/")]
+    processes = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            needle = f"{state_dir}/clusters/{cluster}/" if cluster else f"{state_dir}/clusters/"
+            if needle in cmdline:
+                processes.append(f"{proc.name}: {cmdline[:120]}")
+    loops = subprocess.run(["losetup", "-l", "-n", "-O", "BACK-FILE"], capture_output=True, text=True).stdout
+    return {
+        "namespaces": [n for n in namespaces if n.startswith(prefix)],
+        "mounts": mounts,
+        "processes": processes,
+        "loop devices": [line for line in loops.splitlines() if str(state_dir) in line],
+        "state": [str(p) for p in (state_dir / "clusters").glob(f"{cluster or '*'}")] if cluster else [],
+    }
+
+
+def links_of(subnet_index: int) -> list[str]:
+    names = os.listdir("/sys/class/net")
+    return [n for n in names if n == f"pclbr{subnet_index}" or n.startswith(f"pclv{subnet_index}x")]

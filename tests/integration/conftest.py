@@ -1,0 +1,24 @@
+"""Fixtures for tests on real local clusters: skip without root or Slurm, and one CLI runner per session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cluster_support import Cli, stop_service
+from cluster_support import pytest_collection_modifyitems  # noqa: F401 - the hook that marks and skips
+
+
+@pytest.fixture(scope="session")
+def cli(tmp_path_factory):
+    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
+    runner = Cli(state_dir, tmp_path_factory.mktemp("configs"))
+    yield runner
+    for name in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
+        runner.run("delete-cluster", "-n", name["clusterName"], "--wait")
+    stop_service(state_dir)
+    shutil.rmtree(state_dir, ignore_errors=True)

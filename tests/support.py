@@ -1,0 +1,27 @@
+"""Shared test data: paths to the project and the shared corpus, and the smallest valid cluster config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+CORPUS = PROJECT.parent / "shared" / "corpus"
+
+MINIMAL_CLUSTER = """\
+Image:
+  Os: alinux2023
+HeadNode:
+  InstanceType: c5.xlarge
+  Networking:
+    SubnetId: subnet-12345678
+Scheduling:
+  Scheduler: slurm
+  SlurmQueues:
+    - Name: queue1
+      ComputeResources:
+        - Name: cr1
+          InstanceType: c5.xlarge
+      Networking:
+        SubnetIds:
+          - subnet-12345678
+"""
