@@ -15,6 +15,7 @@ test: deps
 	$(PY) -m pytest -q
 
 bench: deps
+	$(PY) bench/bench_cluster.py
 	$(PY) bench/bench_validate.py
 
 # Regenerate the built-in EC2 instance type catalog from moto's data plus tools/instance_types_supplement.json.
