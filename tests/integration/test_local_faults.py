@@ -136,3 +136,23 @@ def test_unknown_setting_is_one_sentence(tmp_path):
     assert result.returncode == 1
     assert json.loads(result.stdout)["message"] == (
         f"{settings}: unknown setting 'local.suspend_timout'; see the settings table in the README")
+
+
+def test_resume_adopts_a_node_booted_but_not_recorded(faulty):
+    """A service that stops between booting a node and saving its record: the resumed create adopts the node."""
+    faulty.json("create-cluster", "-n", "adopt", "-c", str(faulty.config()), "--wait")
+    record_path = faulty.state_dir / "clusters" / "adopt" / "cluster.json"
+    stop_service(faulty.state_dir)
+    record = json.loads(record_path.read_text())
+    head_pid = record["instances"]["head"]["pid"]
+    # Rewind the record to "booted, never recorded" and to the create under way.
+    for node in record["instances"].values():
+        node.update(pid=None, instanceId=None, launchTime=None, state="pending" if node.get("static") else node["state"])
+    record["instances"]["head"].update(pid=None, instanceId=None, launchTime=None)
+    record["status"] = "CREATE_IN_PROGRESS"
+    record_path.write_text(json.dumps(record))
+    described = _wait_status(faulty, "adopt", "CREATE_COMPLETE")
+    assert described["headNode"]["instanceId"].startswith("i-")
+    assert json.loads(record_path.read_text())["instances"]["head"]["pid"] == head_pid  # adopted, not rebooted
+    faulty.json("delete-cluster", "-n", "adopt", "--wait")
+    assert all(not items for items in residue(faulty.state_dir, "adopt").values())

@@ -130,7 +130,10 @@ def start_node(ctx: Creation, node: dict, wait: bool = True) -> None:
     node_dir = ctx.dir / "nodes" / node["nodeName"]
     running = instances.find_pid(node.get("pid"), node_dir)
     if running:
-        node["pid"] = running  # already booted (perhaps by a service instance that stopped before saving it)
+        # Already booted, perhaps by a service instance that stopped before it could record the node.
+        node.update(pid=running, instanceId=node.get("instanceId") or instances.new_instance_id(),
+                    launchTime=node.get("launchTime") or now())
+        ctx.save()
         if wait:
             instances.wait_running(node["nodeName"], running, node_dir, ctx.settings["local.node_start_timeout"])
             node["state"] = "running"
