@@ -188,3 +188,12 @@ def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str 
     if pair.private_key_path:
         command += ["-i", str(pair.private_key_path), "-o", "IdentitiesOnly=yes"]
     return command + [f"{target['user']}@{target['address']}"] + list(extra_args)
+
+
+def describe_compute_fleet(*, cluster_name: str, provider_name: str | None = None) -> dict:
+    return _provider(provider_name).describe_compute_fleet(cluster_name)
+
+
+def update_compute_fleet(*, cluster_name: str, status: str, provider_name: str | None = None) -> dict:
+    """Request the compute fleet to stop or start; the cluster manager carries it out."""
+    return _provider(provider_name).update_compute_fleet(cluster_name, status)

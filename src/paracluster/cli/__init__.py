@@ -21,6 +21,8 @@ COMMANDS = {
     "describe-cluster": ("cluster_verbs", "Describe a cluster: status, head node, compute fleet, failures."),
     "list-clusters": ("cluster_verbs", "List the clusters."),
     "describe-cluster-instances": ("cluster_verbs", "List the instances (nodes) of a cluster."),
+    "describe-compute-fleet": ("cluster_verbs", "Describe the status of a cluster's compute fleet."),
+    "update-compute-fleet": ("cluster_verbs", "Stop or start a cluster's compute fleet."),
     "ssh": ("ssh", "Open a shell on the head node as the cluster's default user, or run a command there."),
     "create-key-pair": ("key_pairs", "Create a local key pair (the private key stays in the state directory)."),
     "import-key-pair": ("key_pairs", "Import a public key as a local key pair."),

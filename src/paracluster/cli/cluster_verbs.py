@@ -76,3 +76,26 @@ def run_describe_cluster_instances(args: argparse.Namespace) -> dict:
 
     return api.describe_cluster_instances(cluster_name=args.cluster_name, node_type=args.node_type,
                                           queue_name=args.queue_name, provider_name=args.provider)
+
+
+def add_describe_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+
+
+def run_describe_compute_fleet(args: argparse.Namespace) -> dict:
+    from paracluster import api
+
+    return api.describe_compute_fleet(cluster_name=args.cluster_name, provider_name=args.provider)
+
+
+def add_update_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--status", required=True,
+                        choices=("START_REQUESTED", "STOP_REQUESTED", "ENABLED", "DISABLED"),
+                        help="START_REQUESTED or STOP_REQUESTED (Slurm); ENABLED or DISABLED (AWS Batch).")
+
+
+def run_update_compute_fleet(args: argparse.Namespace) -> dict:
+    from paracluster import api
+
+    return api.update_compute_fleet(cluster_name=args.cluster_name, status=args.status, provider_name=args.provider)

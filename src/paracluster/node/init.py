@@ -138,6 +138,9 @@ class Node:
         os.makedirs(log_dir, exist_ok=True)
         for service in self.spec.get("services", []):
             name = service["name"]
+            delay = service.get("not_before", 0) - time.time()
+            if delay > 0:
+                time.sleep(delay)
             log = open(os.path.join(log_dir, f"{name}.log"), "ab")
             user = service.get("user")
             proc = subprocess.Popen(

@@ -41,3 +41,9 @@ class LocalProvider:
 
     def ssh_target(self, name: str) -> dict:
         return self.client.call("ssh_target", name=name)
+
+    def describe_compute_fleet(self, name: str) -> dict:
+        return self.client.call("describe_compute_fleet", name=name)
+
+    def update_compute_fleet(self, name: str, status: str) -> dict:
+        return self.client.call("update_compute_fleet", name=name, status=status)

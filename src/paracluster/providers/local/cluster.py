@@ -125,15 +125,16 @@ def start_static_nodes(ctx: Creation) -> None:
     ctx.save()
 
 
-def start_node(ctx: Creation, node: dict, wait: bool = True) -> None:
-    """Boot one node (no-op if it runs); with `wait`, until its services are up."""
+def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) -> None:
+    """Boot one node (no-op if it runs); with `wait`, until its services are up; `save` records it at once."""
     node_dir = ctx.dir / "nodes" / node["nodeName"]
     running = instances.find_pid(node.get("pid"), node_dir)
     if running:
         # Already booted, perhaps by a service instance that stopped before it could record the node.
         node.update(pid=running, instanceId=node.get("instanceId") or instances.new_instance_id(),
                     launchTime=node.get("launchTime") or now())
-        ctx.save()
+        if save:
+            ctx.save()
         if wait:
             instances.wait_running(node["nodeName"], running, node_dir, ctx.settings["local.node_start_timeout"])
             node["state"] = "running"
@@ -149,7 +150,8 @@ def start_node(ctx: Creation, node: dict, wait: bool = True) -> None:
         state="pending",
         pid=instances.boot_node(spec, node_dir, netns),
     )
-    ctx.save()
+    if save:
+        ctx.save()
     if wait:
         instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
         node["state"] = "running"
@@ -218,8 +220,10 @@ def create(ctx: Creation, *, rollback: bool) -> None:
             ctx.save()
             return
         LOG.info("create %s: %s: done (%.1fs)", name, description, time.monotonic() - step_started)
-    ctx.record.update(status="CREATE_COMPLETE", computeFleetStatus="RUNNING", progress=None)
+    ctx.record.update(status="CREATE_COMPLETE", computeFleetStatus="RUNNING", progress=None, fleetStatusTime=now())
     ctx.save()
+    # The head node's cluster manager starts managing once the cluster is complete (it waits for this file).
+    (ctx.dir / "fleet" / "ready").write_text(now())
     LOG.info("create %s: complete in %.1fs", name, time.monotonic() - started)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -16,6 +17,8 @@ DEFAULT_USERS = {
     "rocky8": "rocky", "rocky9": "rocky", "centos7": "centos",
 }
 SLURM_CONF_DIR = "/opt/slurm/etc"
+SCRIPTS_DIR = f"{SLURM_CONF_DIR}/pcluster/scripts"  # ParallelCluster keeps its Slurm programs beside the config
+PARACLUSTER_JSON = f"{SLURM_CONF_DIR}/pcluster/paracluster.json"
 SSHD_CONFIG = "/etc/paracluster/sshd_config"
 HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
 
@@ -122,10 +125,10 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
             slurmd_spool_dir="/var/spool/slurmd",
             log_dir="/var/log/slurm",
             run_dir="/run/slurm",
-            resume_program=None,
-            suspend_program=None,
-            resume_fail_program=None,
-            prolog_slurmctld=None,
+            resume_program=f"{SCRIPTS_DIR}/slurm_resume",
+            suspend_program=f"{SCRIPTS_DIR}/slurm_suspend",
+            resume_fail_program=f"{SCRIPTS_DIR}/slurm_suspend",
+            prolog_slurmctld=f"{SCRIPTS_DIR}/prolog_slurmctld",
             power=PowerSaving(
                 suspend_time=suspend_time,
                 suspend_timeout=settings["local.suspend_timeout"],
@@ -142,6 +145,38 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         path.chmod(0o644)
+    write_node_programs(record, config, conf_dir, settings)
+
+
+def write_node_programs(record: dict, config, conf_dir: Path, settings) -> None:
+    """The Slurm programs (resume, suspend, PrologSlurmctld) and what they and the cluster manager need to know."""
+    from paracluster.providers.local.runtime import node_python, node_pythonpath
+
+    scripts = conf_dir / "pcluster" / "scripts"
+    scripts.mkdir(parents=True, exist_ok=True)
+    for name, module in (("slurm_resume", "paracluster.slurm.resume"), ("slurm_suspend", "paracluster.slurm.suspend"),
+                         ("prolog_slurmctld", "paracluster.slurm.prolog")):
+        path = scripts / name
+        path.write_text(f"#!/bin/sh\n# {name} of ParaCluster (Slurm calls it on the head node)\n"
+                        f"PYTHONPATH={node_pythonpath()} exec {node_python()} -m {module} \"$@\"\n")
+        path.chmod(0o755)
+    nodes = {
+        node["nodeName"]: {"queue": node["queueName"], "computeResource": node["computeResource"],
+                           "static": bool(node.get("static"))}
+        for node in record["instances"].values() if node["nodeType"] == "ComputeNode"
+    }
+    knobs = {
+        "cluster": record["name"],
+        "scaling_strategy": config.scheduling.scaling_strategy,
+        "resume_timeout": settings["local.resume_timeout"],
+        "clustermgtd_interval": settings["local.clustermgtd_interval"],
+        "orphan_timeout": settings["local.orphan_timeout"],
+        "insufficient_capacity_timeout": settings["local.insufficient_capacity_timeout"],
+        "protected_failure_count": settings["local.protected_failure_count"],
+        "node_replacement_timeout": settings["local.resume_timeout"],
+        "nodes": nodes,
+    }
+    (conf_dir / "pcluster" / "paracluster.json").write_text(json.dumps(knobs, indent=1))
 
 
 def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, settings) -> dict:
@@ -164,6 +199,7 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
             "shadow": [f"{user['name']}:*:19000:0:99999:7:::"],
         }
     dirs = [
+        {"path": "/var/log/parallelcluster", "mode": 0o755, "owner": "slurm"},
         {"path": "/run/munge", "mode": 0o755, "owner": "munge"},
         {"path": "/run/slurm", "mode": 0o755, "owner": "slurm"},
         {"path": "/var/spool/slurm.state", "mode": 0o755, "owner": "slurm"},
@@ -174,12 +210,17 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
     munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
               "ready": "/run/munge/munge.socket.2"}
     if node["nodeType"] == "HeadNode":
+        from paracluster.providers.local.runtime import node_python, node_pythonpath
+
         dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
         files += _sshd_files(cluster_dir, node)
+        binds.append({"source": str(cluster_dir / "fleet"), "target": "/run/paracluster/fleet"})
         services = [
             munged,
             {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
             {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]},
+            {"name": "clustermgtd", "argv": [node_python(), "-m", "paracluster.daemon.loop"],
+             "env": {"PYTHONPATH": node_pythonpath()}},
         ]
     else:
         services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"]}]

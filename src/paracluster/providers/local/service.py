@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from paracluster import __version__
-from paracluster.errors import ClusterError, ConflictError, NotFoundError
+from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import cluster as pipeline
 from paracluster.providers.local import instances
 from paracluster.providers.local.faults import Faults
@@ -43,6 +43,7 @@ class Service:
         self._registry = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._threads: list[threading.Thread] = []
+        self._fleets: dict[str, object] = {}
 
     def lock(self, name: str) -> threading.Lock:
         with self._registry:
@@ -84,7 +85,23 @@ class Service:
         self._background(self._run_create, name)
         return summary(record)
 
+    def ensure_fleet(self, name: str) -> None:
+        """Serve the cluster's fleet socket (the head node's resume program and cluster manager use it)."""
+        from paracluster.providers.local.fleet import serve_fleet
+
+        with self._registry:
+            if name not in self._fleets:
+                self._fleets[name] = serve_fleet(self, name)
+
+    def _stop_fleet(self, name: str) -> None:
+        with self._registry:
+            server = self._fleets.pop(name, None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
     def _run_create(self, name: str) -> None:
+        self.ensure_fleet(name)
         with self.lock(name):
             record = self.store.load(name)
             if record is None or record["status"] != "CREATE_IN_PROGRESS":
@@ -118,6 +135,7 @@ class Service:
         return summary(record)
 
     def _run_delete(self, name: str) -> None:
+        self._stop_fleet(name)
         with self.lock(name):
             record = self.store.load(name)
             if record is None:
@@ -146,6 +164,31 @@ class Service:
         record = self._record(name)
         self._refresh_states(record)
         return {"instances": describe_instances(record, node_type, queue)}
+
+    def describe_compute_fleet(self, name: str) -> dict:
+        record = self._record(name)
+        return {"status": record.get("computeFleetStatus", "UNKNOWN"),
+                "lastStatusUpdatedTime": record.get("fleetStatusTime") or record.get("lastUpdatedTime")}
+
+    def update_compute_fleet(self, name: str, status: str) -> dict:
+        """Ask the cluster manager to stop or start the compute fleet (it moves the status on as it acts)."""
+        allowed = {"START_REQUESTED": ("STOPPED", "STOPPING", "STOP_REQUESTED", "PROTECTED"),
+                   "STOP_REQUESTED": ("RUNNING", "STARTING", "START_REQUESTED", "PROTECTED")}
+        if status not in allowed:
+            raise BadRequestError(f"--status {status} is not valid for a Slurm cluster; use START_REQUESTED or "
+                                  "STOP_REQUESTED")
+        with self.lock(name):
+            record = self._record(name)
+            current = record.get("computeFleetStatus", "UNKNOWN")
+            if record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+                raise ConflictError(f"cluster '{name}' is {record['status']}; the compute fleet can be stopped or "
+                                    "started once the cluster is created")
+            if current not in allowed[status]:
+                raise ConflictError(f"the compute fleet of cluster '{name}' is {current}; {status} is not possible "
+                                    "now")
+            record.update(computeFleetStatus=status, fleetStatusTime=now())
+            self.store.save(record)
+        return self.describe_compute_fleet(name)
 
     def ssh_target(self, name: str) -> dict:
         record = self._record(name)
@@ -178,6 +221,8 @@ class Service:
     def resume(self) -> None:
         """Continue what a previous service instance left under way (steps are idempotent)."""
         for record in self.store.records():
+            if record["status"] not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
+                self.ensure_fleet(record["name"])
             if record["status"] == "CREATE_IN_PROGRESS":
                 LOG.info("resuming the create of %s", record["name"])
                 self._background(self._run_create, record["name"])

@@ -1,0 +1,1 @@
+"""The cluster manager daemon (ParallelCluster's clustermgtd): observe, plan, act."""
