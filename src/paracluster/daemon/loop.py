@@ -43,13 +43,16 @@ def run(argv: list[str]) -> str:
 
 
 def observe(fleet: FleetClient) -> Observation:
+    # The time of the Slurm view, taken before the fleet is listed: an instance launched in between is newer than
+    # the view, and the planner must not take it for the instance of a powered-down node.
+    observed = time.time()
     nodes = parse_scontrol_nodes(run(["scontrol", "show", "nodes", "-o"]))
     partitions = parse_scontrol_partitions(run(["scontrol", "show", "partitions", "-o"]))
     jobs: dict[str, int] = {}
     for partition in run(["squeue", "-h", "-t", "RUNNING,CONFIGURING,COMPLETING", "-o", "%P"]).split():
         jobs[partition] = jobs.get(partition, 0) + 1
     return Observation(
-        time=time.time(),
+        time=observed,
         nodes=nodes,
         partitions=partitions,
         instances=fleet.instances(),
