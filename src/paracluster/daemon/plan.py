@@ -347,6 +347,17 @@ def _handle_ice(obs: Observation, memory: Memory, settings: PlanSettings, action
                       "power_down_force", ICE_ENABLE_REASON)
     for resource in expired:
         del ice[resource]
+    # A node whose resume failed stays POWERING_UP (DOWN#) and, in Slurm 22.05, keeps its requeued job in Cleaning
+    # until it is powered down: power it down now, keeping the reason; the rule below then holds it DOWN.
+    stuck: dict[str, list[SlurmNode]] = {}
+    for resource, nodes in ice_nodes.items():
+        if resource in ice:
+            for node in nodes:
+                if node.is_powering_up:
+                    stuck.setdefault(ice[resource][1], []).append(node)
+    for code, nodes in sorted(stuck.items()):
+        actions.set_nodes(sorted(nodes, key=lambda node: node.name), "power_down_force",
+                          ICE_DISABLE_REASON.format(code=code))
     # Power-saved nodes of a held compute resource are set DOWN (every loop, like ParallelCluster, except those
     # already DOWN for this very reason) so no job is scheduled onto capacity that is not there.
     by_code: dict[str, list[SlurmNode]] = {}

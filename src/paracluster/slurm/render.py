@@ -161,7 +161,9 @@ def _slurm_conf(inp: RenderInput) -> str:
             ("KillWait", 30),
             ("Waittime", 0),
             ("MessageTimeout", 60),
-            ("AuthInfo", "cred_expire=70"),
+            # A requeued batch job may start again only after the credential lifetime (+1 s): local nodes launch
+            # within seconds, so a short lifetime lets jobs move to other nodes quickly after a failed resume.
+            ("AuthInfo", "cred_expire=10" if local else "cred_expire=70"),
         ]
     )
     lines += ["#", "# SCHEDULING, JOB AND NODE SETTINGS"]

@@ -313,3 +313,20 @@ def test_actions_are_normalised_and_validated():
         SetNodeState(("a",), "drain", "r")
     with pytest.raises(ValueError):
         SetPartitionState("q1", "DOWN")
+
+
+def test_failed_resume_node_is_powered_down_to_release_its_job():
+    from paracluster.daemon.observe import parse_scontrol_nodes
+    from paracluster.daemon.plan import Memory, PlanSettings, SetNodeState, plan
+    from paracluster.daemon.observe import Observation
+
+    line = ("NodeName=ice-dy-scarce-1 NodeAddr=ice-dy-scarce-1 NodeHostName=ice-dy-scarce-1 "
+            "State=DOWN+CLOUD+POWERING_UP Partitions=ice "
+            "Reason=(Code:InsufficientInstanceCapacity)Failure when resuming nodes [slurm@2026-11-23T20:27:21]")
+    obs = Observation(time=1000.0, nodes=tuple(parse_scontrol_nodes(line)), partitions=(), instances=(),
+                      fleet_status="RUNNING", running_jobs_by_partition={})
+    result = plan(obs, Memory(), PlanSettings(insufficient_capacity_timeout=60))
+    assert SetNodeState(("ice-dy-scarce-1",), "power_down_force",
+                        "(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity"
+                        ) in result.actions
+    assert ("ice", "scarce") in result.memory.ice

@@ -98,6 +98,7 @@ class LocalFleet:
                         failed.append({"name": entry["nodeName"], "code": "InsufficientInstanceCapacity",
                                        "message": f"no capacity for {instance_type} (setting local.capacity or an "
                                                   "injected launch failure)"})
+            _record_failures(record, failed)
             self.service.store.save(record)
         return self._remember(request_id, {"launched": launched, "failed": failed})
 
@@ -162,6 +163,7 @@ class LocalFleet:
                     else:
                         node["state"] = "running"
                         booted.append(node["nodeName"])
+            _record_failures(record, failed)
             ctx.save()
         return self._remember(request_id, {"booted": booted, "failed": failed})
 
@@ -221,6 +223,20 @@ class LocalFleet:
             record.update(computeFleetStatus=status, fleetStatusTime=now())
             self.service.store.save(record)
         return self.fleet_status()
+
+
+FAILURE_MEMORY = 50  # the latest node launch failures kept for describe-cluster-instances
+
+
+def _record_failures(record: dict, failed: list[dict]) -> None:
+    """Remember the latest launch and boot failures per node, the way EC2 errors surface in ParallelCluster."""
+    if not failed:
+        return
+    history = record.setdefault("nodeFailures", [])
+    stamp = now()
+    history.extend({"nodeName": item["name"], "failureCode": item["code"], "failureReason": item.get("message", ""),
+                    "time": stamp} for item in failed)
+    del history[:-FAILURE_MEMORY]
 
 
 def _epoch(text: str | None) -> float | None:

@@ -163,7 +163,12 @@ class Service:
     def describe_cluster_instances(self, name: str, node_type: str | None = None, queue: str | None = None) -> dict:
         record = self._record(name)
         self._refresh_states(record)
-        return {"instances": describe_instances(record, node_type, queue)}
+        body = {"instances": describe_instances(record, node_type, queue)}
+        failures = [f for f in record.get("nodeFailures", [])
+                    if not queue or f["nodeName"].startswith(f"{queue}-")]
+        if failures and node_type in (None, "ComputeNode"):
+            body["nodeFailures"] = failures  # ParaCluster: recent launch failures of compute nodes
+        return body
 
     def describe_compute_fleet(self, name: str) -> dict:
         record = self._record(name)
