@@ -58,11 +58,6 @@ SETTINGS: dict[str, Setting] = {
         dict, {}, "instance type -> number of launches that fail with InsufficientInstanceCapacity first"
     ),
     "local.inject_bootstrap_failures": Setting(dict, {}, "instance type -> number of node bootstraps that fail first"),
-    # Instances of the local provider.
-    "local.instance_store_max_gib": Setting(int, 8, "cap on each instance store disk's size (sparse files)"),
-    "local.instance_types_file": Setting(
-        str, "", "JSON file of extra instance types (DescribeInstanceTypes entries keyed by type name)"
-    ),
 }
 
 

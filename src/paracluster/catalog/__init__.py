@@ -206,3 +206,10 @@ def dumps_catalog(types: Iterable[InstanceType]) -> str:
 def default_catalog() -> InstanceTypeCatalog:
     """The built-in catalog, loaded from DATA_FILE on first use."""
     return InstanceTypeCatalog.from_file(DATA_FILE)
+
+
+def catalog_for_config(config) -> InstanceTypeCatalog:
+    """The default catalog plus the types a cluster config adds with DevSettings/InstanceTypesData (JSON)."""
+    extra = config.dev_settings.instance_types_data
+    catalog = default_catalog()
+    return catalog.with_extra(json.loads(extra)) if extra else catalog

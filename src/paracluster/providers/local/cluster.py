@@ -59,12 +59,12 @@ def allocate_network(ctx: Creation) -> None:
 def plan_instances(record: dict, config, subnet) -> dict:
     """Every node the cluster may ever have, with its fixed address (Slurm's cloud_dns model): head, then compute."""
     from paracluster.slurm.nodes import plan_node_groups
-    from paracluster.catalog import default_catalog
+    from paracluster.catalog import catalog_for_config
 
     nodes = {
         HEAD_NODE_NAME: _instance(HEAD_NODE_NAME, "HeadNode", None, None, config.head_node.instance_type, 0, subnet)
     }
-    for group in plan_node_groups(config, default_catalog()):
+    for group in plan_node_groups(config, catalog_for_config(config)):
         for static, names in ((True, group.static_nodes), (False, group.dynamic_nodes)):
             for name in names:
                 node = _instance(name, "ComputeNode", group.queue, group.compute_resource, group.instance_types[0],

@@ -106,7 +106,7 @@ def _default_user_home(record: dict, config, cluster_dir: Path, settings) -> Non
 
 def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None:
     """Render slurm.conf and friends into the cluster's shared /opt/slurm/etc."""
-    from paracluster.catalog import default_catalog
+    from paracluster.catalog import catalog_for_config
     from paracluster.slurm.render import PowerSaving, RenderInput, render
 
     idle = settings["local.scaledown_idletime_seconds"]
@@ -119,7 +119,7 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
             head_hostname=head["nodeName"],
             head_address=head["privateIpAddress"],
             config=config,
-            catalog=default_catalog(),
+            catalog=catalog_for_config(config),
             conf_dir=SLURM_CONF_DIR,
             state_save_location="/var/spool/slurm.state",
             slurmd_spool_dir="/var/spool/slurmd",
