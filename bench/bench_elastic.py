@@ -100,32 +100,48 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def phases(env, name, results, state_dir):
-    """Split submit->RUNNING using the resume log and slurmctld's log on the head node."""
-    resume_log = cli(env, "ssh", "-n", name, "--", "cat /var/log/parallelcluster/slurm_resume.log").stdout
-    ctld = cli(env, "ssh", "-n", name, "--", "grep -h 'now responding\\|sched: Allocate' /var/log/slurm/slurmctld.log"
-               ).stdout
+def phases(name, results, state_dir):
+    """Split submit->RUNNING with slurmctld's log (read on the host, from the head node's root layer)."""
     import datetime as dt
+    import re
 
-    def stamp(text):
-        return dt.datetime.fromisoformat(text).timestamp()
-
-    starts = [stamp(m) for m in __import__("re").findall(r"^(\S+) resume ", resume_log, __import__("re").M)]
-    dones = [stamp(m) for m in __import__("re").findall(r"^(\S+) resume done", resume_log, __import__("re").M)]
-    responding = [stamp(m) for m in __import__("re").findall(r"^\[(\S+)\] Node \S+ now responding", ctld,
-                                                             __import__("re").M)]
-    split = {"until ResumeProgram starts": [], "ResumeProgram (launch, wait for the next second, boot)": [],
-             "until the node registers": [], "until the job runs": []}
-    for result in results:
-        start = next((t for t in starts if t >= result["submit"] - 0.05), None)
-        done = next((t for t in dones if start and t >= start), None)
-        registered = next((t for t in responding if done and t >= done - 1.0), None)
-        if not (start and done and registered and result["running"]):
+    log = state_dir / "clusters" / name / "ovl" / "head" / "upper" / "var" / "log" / "slurm" / "slurmctld.log"
+    events: dict[str, dict[str, float]] = {}
+    patterns = {
+        "submitted": r"_slurm_rpc_submit_batch_job: JobId=(\d+)",
+        "allocated": r"sched: Allocate JobId=(\d+)",
+        "configured": r"prolog_running_decr: Configuration for JobId=(\d+) is complete",
+    }
+    wakes, responding = [], []
+    for line in log.read_text(errors="replace").splitlines():
+        stamp_match = re.match(r"\[(\S+)\] (.*)", line)
+        if not stamp_match:
             continue
-        split["until ResumeProgram starts"].append(start - result["submit"])
-        split["ResumeProgram (launch, wait for the next second, boot)"].append(done - start)
-        split["until the node registers"].append(max(0.0, registered - done))
-        split["until the job runs"].append(max(0.0, result["running"] - max(registered, done)))
+        stamp = dt.datetime.fromisoformat(stamp_match[1]).timestamp()
+        for event, pattern in patterns.items():
+            match = re.search(pattern, stamp_match[2])
+            if match:
+                events.setdefault(match[1], {})[event] = stamp
+        if "power_save" in line and "waking nodes" in line:
+            wakes.append(stamp)
+        if "now responding" in line:
+            responding.append(stamp)
+    split = {"submit -> allocated (Slurm's scheduler)": [],
+             "allocated -> resume requested (Slurm's power-save tick)": [],
+             "resume requested -> node responding (launch, next second, boot, slurmd)": [],
+             "node responding -> prolog done, job starts": []}
+    for result in results:
+        job = events.get(str(result["job"]), {})
+        if not {"allocated", "configured"} <= set(job):
+            continue
+        wake = next((t for t in wakes if t >= job["allocated"] - 0.01), None)
+        up = next((t for t in responding if wake and t >= wake), None)
+        if not (wake and up):
+            continue
+        split["submit -> allocated (Slurm's scheduler)"].append(job["allocated"] - result["submit"])
+        split["allocated -> resume requested (Slurm's power-save tick)"].append(wake - job["allocated"])
+        split["resume requested -> node responding (launch, next second, boot, slurmd)"].append(up - wake)
+        split["node responding -> prolog done, job starts"].append(result["running"] - up)
     return {key: statistics.median(values) for key, values in split.items() if values}
 
 
@@ -141,7 +157,7 @@ def series(env, name, nodes, runs, state_dir):
     print(f"  submit -> COMPLETED: median {statistics.median(to_completed):.2f} s, "
           f"p90 {percentile(to_completed, .9):.2f} s")
     print(f"  COMPLETED -> powered down (idle time {IDLE_SECONDS} s): median {statistics.median(idle):.2f} s")
-    for phase, seconds in phases(env, name, results, state_dir).items():
+    for phase, seconds in phases(name, results, state_dir).items():
         print(f"    {seconds:5.2f} s  {phase}")
     return statistics.median(to_running)
 

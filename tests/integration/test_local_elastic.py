@@ -244,3 +244,34 @@ def test_stop_and_start_the_compute_fleet(elastic, cluster):
              what="the static node to come back")
     job = sh(elastic, cluster, "sbatch --parsable -p dyn -N1 -t 1 --wrap hostname")
     wait_for(lambda: job_state(elastic, cluster, job) == "COMPLETED", 60, what="a job to run after the start")
+
+
+def test_repeated_bootstrap_failures_enter_protected_mode(tmp_path_factory):
+    """Nodes of one queue keep failing their bootstrap: the queue goes INACTIVE and the fleet PROTECTED."""
+    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
+    runner = Cli(state_dir, tmp_path_factory.mktemp("protected"))
+    runner.env.update({
+        "PARACLUSTER_LOCAL_INJECT_BOOTSTRAP_FAILURES": json.dumps({"t3.micro": 100}),
+        "PARACLUSTER_LOCAL_PROTECTED_FAILURE_COUNT": "2",
+    })
+    config = ELASTIC.format(strategy="all-or-nothing").replace(
+        "          InstanceType: c5.large\n", "          InstanceType: t3.micro\n")
+    try:
+        runner.create("prot", config)
+        job = sh(runner, "prot", "sbatch --parsable -p cap -N1 -t 1 --wrap hostname")
+        assert job.isdigit()
+        wait_for(lambda: runner.json("describe-compute-fleet", "-n", "prot")["status"] == "PROTECTED", 120,
+                 what="protected mode")
+        assert "inact" in sh(runner, "prot", "sinfo -h -p cap -o %a")
+        assert "up" in sh(runner, "prot", "sinfo -h -p dyn -o %a")  # other queues keep working
+        failures = runner.json("describe-cluster-instances", "-n", "prot", "--queue-name", "cap").get("nodeFailures")
+        assert failures is None or all(f["nodeName"].startswith("cap-") for f in failures)
+        # Recovery is manual, as in ParallelCluster: start the fleet again.
+        runner.json("update-compute-fleet", "-n", "prot", "--status", "START_REQUESTED")
+        wait_for(lambda: runner.json("describe-compute-fleet", "-n", "prot")["status"] == "RUNNING", 60,
+                 what="the fleet to run again")
+        sh(runner, "prot", f"scancel {job}")
+    finally:
+        runner.run("delete-cluster", "-n", "prot", "--wait")
+        stop_service(state_dir)
+        subprocess.run(["rm", "-rf", str(state_dir)])

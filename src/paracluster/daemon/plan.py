@@ -220,8 +220,11 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     partition_state = {partition.name: partition.state for partition in obs.partitions}
     instances = _live_instances(obs)
     by_name: dict[str, list[dict]] = {}
+    # An instance whose bootstrap failed backs no node: its node is unhealthy now, not after Slurm's ResumeTimeout.
+    failed_boot: dict[str, list[dict]] = {}
     for instance in instances:
-        by_name.setdefault(instance.get("name"), []).append(instance)
+        target = failed_boot if instance.get("state") == "failed" else by_name
+        target.setdefault(instance.get("name"), []).append(instance)
 
     # Only ParallelCluster nodes in some partition are managed; a node is active if one of its partitions is.
     managed = sorted((node for node in obs.nodes if (node.is_static or node.is_dynamic) and node.partitions),
@@ -259,6 +262,10 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     for node in active:
         if not node.is_dynamic or node.is_reboot_pending:
             continue
+        if node.name in failed_boot:
+            unhealthy_dynamic.append(node)
+            bootstrap_failures.append(node)
+            continue
         if not (_is_unhealthy_state(node) or (_expects_instance(node) and node.name not in by_name)):
             continue
         if ice_enabled and _reason_code(node) in ICE_CODES:
@@ -267,7 +274,8 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
         unhealthy_dynamic.append(node)
         if _is_dynamic_bootstrap_failure(node):
             bootstrap_failures.append(node)
-    actions.terminate((i for node in unhealthy_dynamic for i in by_name.get(node.name, [])),
+    actions.terminate((i for node in unhealthy_dynamic
+                       for i in by_name.get(node.name, []) + failed_boot.get(node.name, [])),
                       "unhealthy dynamic node")
     actions.set_nodes(unhealthy_dynamic, "power_down_force", HEALTH_CHECK_REASON)
 
@@ -284,7 +292,8 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
             bootstrap_failures.append(node)  # its replacement never came up
         replace.append(node)
     actions.set_nodes(replace, "down", STATIC_REPLACEMENT_REASON)
-    actions.terminate((i for node in replace for i in by_name.get(node.name, [])), "unhealthy static node")
+    actions.terminate((i for node in replace for i in by_name.get(node.name, []) + failed_boot.get(node.name, [])),
+                      "unhealthy static node")
     if replace:
         actions.add(LaunchStatic(tuple(node.name for node in replace)))
     replacing.update({node.name: now for node in replace})

@@ -188,8 +188,8 @@ class Node:
                 self.services[name].returncode = self.exited[name]
                 self.write_status()
 
-    def shutdown(self) -> None:
-        self.state = "stopping"
+    def shutdown(self, final_state: str = "stopped") -> None:
+        self.state = "stopping" if final_state == "stopped" else final_state
         self.write_status()
         _signal_all(signal.SIGTERM)
         deadline = time.monotonic() + 3.0
@@ -201,7 +201,7 @@ class Node:
             if pid == 0:
                 time.sleep(0.02)
         _signal_all(signal.SIGKILL)
-        self.state = "stopped"
+        self.state = final_state
         self.write_status()
 
 
@@ -261,7 +261,7 @@ def main() -> None:
                 node.reap_forever()
             except SystemExit:
                 pass
-        node.shutdown()
+        node.shutdown("failed")  # the failure stays visible to the host service after PID 1 is gone
 
 
 if __name__ == "__main__":

@@ -330,3 +330,19 @@ def test_failed_resume_node_is_powered_down_to_release_its_job():
                         "(Code:InsufficientInstanceCapacity)Temporarily disabling node due to insufficient capacity"
                         ) in result.actions
     assert ("ice", "scarce") in result.memory.ice
+
+
+def test_instance_with_failed_bootstrap_counts_at_once():
+    from paracluster.daemon.observe import Observation, parse_scontrol_nodes
+    from paracluster.daemon.plan import Memory, PlanSettings, SetNodeState, Terminate, plan
+
+    line = "NodeName=q-dy-c-1 NodeAddr=q-dy-c-1 NodeHostName=q-dy-c-1 State=MIXED+CLOUD+POWERING_UP Partitions=q"
+    failed = {"instanceId": "i-1", "name": "q-dy-c-1", "queue": "q", "computeResource": "c", "launchTime": 1.0,
+              "state": "failed"}
+    obs = Observation(time=100.0, nodes=tuple(parse_scontrol_nodes(line)), partitions=(), instances=(failed,),
+                      fleet_status="RUNNING", running_jobs_by_partition={})
+    result = plan(obs, Memory(), PlanSettings(protected_failure_count=1))
+    kinds = {type(action).__name__ for action in result.actions}
+    assert any(isinstance(a, Terminate) and a.instance_ids == ("i-1",) for a in result.actions)
+    assert any(isinstance(a, SetNodeState) and a.state == "power_down_force" for a in result.actions)
+    assert result.memory.failure_count("q") == 1 or "SetFleetStatus" in kinds

@@ -200,14 +200,23 @@ class LocalFleet:
         record = self.service._record(self.name)
         self.service._refresh_states(record)
         found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
+        cluster_dir = self.service.store.cluster_dir(self.name)
         for node in record.get("instances", {}).values():
-            if node["nodeType"] == "ComputeNode" and node.get("instanceId") and node.get("state") != "terminated":
-                found.append({
-                    "instanceId": node["instanceId"], "name": node["nodeName"], "queue": node["queueName"],
-                    "computeResource": node["computeResource"], "instanceType": node["instanceType"],
-                    "privateIpAddress": node["privateIpAddress"], "launchTime": _epoch(node.get("launchTime")),
-                    "state": node["state"], "nodeType": "Compute",
-                })
+            if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
+                continue
+            state = node.get("state")
+            if state == "terminated":
+                # A node whose PID 1 reported a failed bootstrap: the cluster manager counts it at once.
+                status = instances.read_status(cluster_dir / "nodes" / node["nodeName"])
+                if status.get("state") != "failed":
+                    continue
+                state = "failed"
+            found.append({
+                "instanceId": node["instanceId"], "name": node["nodeName"], "queue": node["queueName"],
+                "computeResource": node["computeResource"], "instanceType": node["instanceType"],
+                "privateIpAddress": node["privateIpAddress"], "launchTime": _epoch(node.get("launchTime")),
+                "state": state, "nodeType": "Compute",
+            })
         return {"instances": found}
 
     def fleet_status(self) -> dict:
