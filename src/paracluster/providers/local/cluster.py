@@ -198,6 +198,8 @@ def create(ctx: Creation, *, rollback: bool) -> None:
     """Run the create steps; on failure record CREATE_FAILED with the reason and roll back unless told not to."""
     started = time.monotonic()
     name = ctx.record["name"]
+    # The head node's cluster manager must not manage a cluster whose create is under way (or resumed).
+    (ctx.dir / "fleet" / "ready").unlink(missing_ok=True)
     for description, step in CREATE_STEPS:
         step_started = time.monotonic()
         ctx.record["progress"] = description
