@@ -132,7 +132,7 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
             power=PowerSaving(
                 suspend_time=suspend_time,
                 suspend_timeout=settings["local.suspend_timeout"],
-                resume_timeout=settings["local.resume_timeout"],
+                resume_timeout=resume_timeout(config, settings),
                 power_save_interval=settings["local.power_save_interval"],
                 power_save_min_interval=0,
             ),
@@ -146,6 +146,11 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
         path.write_text(text)
         path.chmod(0o644)
     write_node_programs(record, config, conf_dir, settings)
+
+
+def resume_timeout(config, settings) -> int:
+    """Slurm's ResumeTimeout: ComputeNodeBootstrapTimeout keeps its meaning, capped by the local provider's timer."""
+    return min(int(settings["local.resume_timeout"]), config.dev_settings.timeouts.compute_node_bootstrap_timeout)
 
 
 def write_node_programs(record: dict, config, conf_dir: Path, settings) -> None:
@@ -168,12 +173,12 @@ def write_node_programs(record: dict, config, conf_dir: Path, settings) -> None:
     knobs = {
         "cluster": record["name"],
         "scaling_strategy": config.scheduling.scaling_strategy,
-        "resume_timeout": settings["local.resume_timeout"],
+        "resume_timeout": resume_timeout(config, settings),
         "clustermgtd_interval": settings["local.clustermgtd_interval"],
         "orphan_timeout": settings["local.orphan_timeout"],
         "insufficient_capacity_timeout": settings["local.insufficient_capacity_timeout"],
         "protected_failure_count": settings["local.protected_failure_count"],
-        "node_replacement_timeout": settings["local.resume_timeout"],
+        "node_replacement_timeout": resume_timeout(config, settings),
         "nodes": nodes,
     }
     (conf_dir / "pcluster" / "paracluster.json").write_text(json.dumps(knobs, indent=1))
