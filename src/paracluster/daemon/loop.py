@@ -1,7 +1,7 @@
 """The cluster manager's loop on the head node: observe Slurm and the fleet, plan (pure), act; forever.
 
-Runs as a service of the head node (standard library only). It starts managing once the host service marks the
-cluster complete. One failed action is logged and does not stop the others. It also moves the compute fleet status
+Runs as a service of the head node (standard library only). It manages the cluster only while the host service
+marks it complete. One failed action is logged and does not stop the others. It also moves the compute fleet status
 on: STOP_REQUESTED -> STOPPING -> STOPPED and START_REQUESTED -> STARTING -> RUNNING, as ParallelCluster's
 clusterstatusmgtd does.
 """
@@ -103,8 +103,7 @@ def next_fleet_status(status: str, obs: Observation) -> tuple[str, str | None]:
     if status == "STOP_REQUESTED":
         return "STOPPED", "STOPPING"
     if status == "STOPPING":
-        managed = [p for p in obs.partitions]
-        done = not obs.instances and all(p.state == "INACTIVE" for p in managed)
+        done = not obs.instances and all(p.state == "INACTIVE" for p in obs.partitions)
         return "STOPPED", "STOPPED" if done else None
     if status == "START_REQUESTED":
         return "START_REQUESTED", "STARTING"
@@ -126,14 +125,20 @@ def settings_from(knobs: dict) -> PlanSettings:
 def main() -> None:
     os.makedirs(os.path.dirname(LOG_FILE), exist_ok=True)
     logging.basicConfig(filename=LOG_FILE, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    while not os.path.exists(READY):
-        time.sleep(0.2)
-    LOG.info("managing the cluster")
     fleet = FleetClient()
     memory = Memory()
+    managing = False
     while True:
         started = time.monotonic()
         interval = 1.0
+        # Manage only a complete cluster: the host service removes the marker while a create is under way.
+        if not os.path.exists(READY):
+            managing = False
+            time.sleep(0.2)
+            continue
+        if not managing:
+            LOG.info("managing the cluster")
+            managing = True
         try:
             with open(CONFIG) as source:
                 knobs = json.load(source)  # re-read every loop: changes apply live, as in ParallelCluster
