@@ -25,3 +25,26 @@ Scheduling:
         SubnetIds:
           - subnet-12345678
 """
+
+# The smallest valid AWS Batch config.
+BATCH_CLUSTER = """\
+Image:
+  Os: alinux2023
+HeadNode:
+  InstanceType: c5.xlarge
+  Networking:
+    SubnetId: subnet-12345678
+  Imds:
+    Secured: false
+Scheduling:
+  Scheduler: awsbatch
+  AwsBatchQueues:
+    - Name: queue1
+      ComputeResources:
+        - Name: cr1
+          InstanceTypes:
+            - optimal
+      Networking:
+        SubnetIds:
+          - subnet-12345678
+"""

@@ -59,13 +59,11 @@ def create_cluster(
             f"--cluster-name '{cluster_name}' is invalid; use at least two letters, digits or hyphens, "
             "starting with a letter"
         )
-    _validated = _validate(
+    outcome, messages = _validate(
         "cluster", config_path, cluster_name, region, suppress_validators, validation_failure_level
     )
-    messages = _validated[1]
     if dryrun:
         raise DryRunSucceeded(messages)
-    outcome, _ = _validated
     provider = _provider(provider_name)
     provider.check_config(outcome.config)
     with open(config_path, encoding="utf-8") as source:
@@ -112,7 +110,7 @@ def _provider(name: str | None):
 
 
 def _wait(provider, name: str, operation: str, progress) -> dict:
-    """Poll describe-cluster until `operation` (CREATE, DELETE) is no longer in progress."""
+    """Poll describe-cluster until `operation` (CREATE) is no longer in progress."""
     import time
 
     started, last = time.monotonic(), None
@@ -172,21 +170,11 @@ def describe_cluster_instances(
 
 def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str | None = None) -> list[str]:
     """The ssh command line that opens a shell (or runs extra_args) on the head node as the default user."""
-    from paracluster.errors import ClusterError
-    from paracluster.providers.local import keypairs
-
-    provider = _provider(provider_name)
-    target = provider.ssh_target(cluster_name)
-    if not target.get("keyName"):
-        raise ClusterError(
-            f"cluster '{cluster_name}' has no key pair (HeadNode/Ssh/KeyName is not set), so nobody can log in with "
-            "ssh; set KeyName in the configuration of a new cluster"
-        )
-    pair = keypairs.get(provider.settings.state_path, target["keyName"])
+    target = _provider(provider_name).ssh_target(cluster_name)
     command = ["ssh", "-o", f"UserKnownHostsFile={target['knownHosts']}", "-o", "StrictHostKeyChecking=yes",
                "-o", "LogLevel=ERROR"]
-    if pair.private_key_path:
-        command += ["-i", str(pair.private_key_path), "-o", "IdentitiesOnly=yes"]
+    if target.get("identityFile"):
+        command += ["-i", target["identityFile"], "-o", "IdentitiesOnly=yes"]
     return command + [f"{target['user']}@{target['address']}"] + list(extra_args)
 
 

@@ -5,7 +5,7 @@ errors as data, never by raising: ResumeProgram must mark each failed node with 
 program, cluster manager) reach the provider's implementation over a unix socket inside the head node; only the
 standard library is used here.
 
-Requests (one JSON object per line; answers `{"ok": true, "result": ...}` or `{"ok": false, "error": {...}}`):
+Requests (in paracluster.rpc's protocol):
   launch     {"request_id": str, "nodes": [{"name", "queue", "compute_resource"}], "all_or_nothing": bool}
              -> {"launched": [Instance], "failed": [{"name", "code", "message"}]}
              all_or_nothing applies per compute resource, like EC2 RunInstances with MinCount = count.
@@ -20,9 +20,9 @@ Failure codes are EC2's: InsufficientInstanceCapacity, LimitedInstanceCapacity, 
 
 from __future__ import annotations
 
-import json
-import socket
 import uuid
+
+from paracluster import rpc
 
 FLEET_SOCKET = "/run/paracluster/fleet/fleet.sock"  # inside the head node
 
@@ -49,18 +49,12 @@ class FleetClient:
 
     def call(self, op: str, **args) -> dict:
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-                connection.settimeout(self.timeout)
-                connection.connect(self.path)
-                with connection.makefile("rwb") as stream:
-                    stream.write((json.dumps({"op": op, "args": args}) + "\n").encode())
-                    stream.flush()
-                    line = stream.readline()
+            with rpc.connect(self.path, self.timeout) as connection:
+                answer = rpc.exchange(connection, op, args)
         except OSError as err:
             raise FleetError(f"failed to reach the fleet at {self.path}: {err}") from None
-        if not line:
+        if answer is None:
             raise FleetError(f"failed to {op}: the fleet closed the connection")
-        answer = json.loads(line)
         if not answer.get("ok"):
             raise FleetError(f"failed to {op}: {answer.get('error', {}).get('message')}")
         return answer["result"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from support import MINIMAL_CLUSTER, PROJECT
+from support import BATCH_CLUSTER, MINIMAL_CLUSTER, PROJECT
 from paracluster import __version__
 from paracluster.cli import main
 
@@ -126,26 +126,7 @@ def test_yaml_syntax_error(capsys, write_config):
 
 def test_awsbatch_on_the_local_provider_is_refused(capsys, write_config, tmp_path, monkeypatch):
     monkeypatch.setenv("PARACLUSTER_STATE_DIR", str(tmp_path / "state"))
-    batch = """\
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-12345678
-  Imds:
-    Secured: false
-Scheduling:
-  Scheduler: awsbatch
-  AwsBatchQueues:
-    - Name: queue1
-      ComputeResources:
-        - Name: cr1
-          InstanceTypes: [optimal]
-      Networking:
-        SubnetIds: [subnet-12345678]
-"""
-    path = write_config(batch)
+    path = write_config(BATCH_CLUSTER)
     code, body = run_cli(capsys, "create-cluster", "-n", "mycluster", "-c", str(path), "--provider", "local")
     assert code == 1
     assert body["message"].startswith("Scheduling/Scheduler: awsbatch clusters run on AWS Batch")

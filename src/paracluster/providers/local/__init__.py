@@ -40,7 +40,20 @@ class LocalProvider:
         return self.client.call("describe_cluster_instances", name=name, node_type=node_type, queue=queue)
 
     def ssh_target(self, name: str) -> dict:
-        return self.client.call("ssh_target", name=name)
+        """User, address and known hosts of the head node, and the private key file when ParaCluster holds it."""
+        from paracluster.errors import ClusterError
+        from paracluster.providers.local import keypairs
+
+        target = self.client.call("ssh_target", name=name)
+        if not target.get("keyName"):
+            raise ClusterError(
+                f"cluster '{name}' has no key pair (HeadNode/Ssh/KeyName is not set), so nobody can log in with "
+                "ssh; set KeyName in the configuration of a new cluster"
+            )
+        pair = keypairs.get(self.settings.state_path, target["keyName"])
+        if pair.private_key_path:
+            target["identityFile"] = str(pair.private_key_path)
+        return target
 
     def describe_compute_fleet(self, name: str) -> dict:
         return self.client.call("describe_compute_fleet", name=name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from paracluster import errors
+from paracluster import errors, rpc
 from paracluster.errors import ClusterError
 from paracluster.providers.local.runtime import code_digest
 from paracluster.settings import Settings
@@ -30,15 +29,11 @@ class ServiceClient:
 
     def call(self, op: str, **args) -> object:
         """Send one request and return its result; raise the error the service reported."""
-        connection = self._connect()
-        with connection, connection.makefile("rwb") as stream:
-            stream.write((json.dumps({"op": op, "args": args}) + "\n").encode())
-            stream.flush()
-            line = stream.readline()
-        if not line:
+        with self._connect() as connection:
+            answer = rpc.exchange(connection, op, args)
+        if answer is None:
             raise ClusterError(f"failed to {op.replace('_', ' ')}: the host service closed the connection; "
                                f"see {self.state / 'service.log'}")
-        answer = json.loads(line)
         if answer["ok"]:
             return answer["result"]
         error_class = getattr(errors, answer["error"]["type"], ClusterError)
@@ -52,7 +47,7 @@ class ServiceClient:
             return self._open()
         if not self._checked:
             self._checked = True
-            if self._running_digest(connection) != code_digest():
+            if self._ping(connection).get("codeDigest") != code_digest():
                 # The service runs older (or newer) code than this CLI: replace it. Nodes outlive the service and
                 # work under way resumes, so this loses nothing.
                 self.stop_service()
@@ -60,21 +55,15 @@ class ServiceClient:
             return self._open()
         return connection
 
-    def _running_digest(self, connection: socket.socket) -> str | None:
-        with connection, connection.makefile("rwb") as stream:
-            stream.write(b'{"op": "ping"}\n')
-            stream.flush()
-            answer = json.loads(stream.readline() or b"{}")
-        return (answer.get("result") or {}).get("codeDigest")
+    @staticmethod
+    def _ping(connection: socket.socket) -> dict:
+        """The running service's ping answer (pid, code digest); the connection is used up."""
+        with connection:
+            answer = rpc.exchange(connection, "ping") or {}
+        return answer.get("result") or {}
 
     def _open(self) -> socket.socket:
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            connection.connect(str(self.socket_path))
-        except OSError:
-            connection.close()
-            raise
-        return connection
+        return rpc.connect(str(self.socket_path))
 
     def start_service(self) -> None:
         """Start the host service in its own session (it outlives this process) and wait for its socket."""
@@ -103,10 +92,9 @@ class ServiceClient:
             connection = self._open()
         except OSError:
             return  # not running
-        with connection, connection.makefile("rwb") as stream:
-            stream.write(b'{"op": "ping"}\n')
-            stream.flush()
-            pid = json.loads(stream.readline())["result"]["pid"]
+        pid = self._ping(connection).get("pid")
+        if pid is None:
+            return
         os.kill(pid, 15)
         deadline = time.monotonic() + timeout
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:

@@ -114,48 +114,46 @@ def start_head_node(ctx: Creation) -> None:
 
 
 def start_static_nodes(ctx: Creation) -> None:
-    for node in ctx.record["instances"].values():
-        if node.get("static"):
-            start_node(ctx, node, wait=False)
-    for node in ctx.record["instances"].values():
-        if node.get("static"):
-            node_dir = ctx.dir / "nodes" / node["nodeName"]
-            instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
-            node["state"] = "running"
+    static = [node for node in ctx.record["instances"].values() if node.get("static")]
+    for node in static:
+        start_node(ctx, node, wait=False)
+    for node in static:
+        wait_node(ctx, node)
     ctx.save()
 
 
 def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) -> None:
     """Boot one node (no-op if it runs); with `wait`, until its services are up; `save` records it at once."""
-    node_dir = ctx.dir / "nodes" / node["nodeName"]
+    node_dir = ctx.store.node_dir(ctx.record["name"], node["nodeName"])
     running = instances.find_pid(node.get("pid"), node_dir)
     if running:
         # Already booted, perhaps by a service instance that stopped before it could record the node.
         node.update(pid=running, instanceId=node.get("instanceId") or instances.new_instance_id(),
                     launchTime=node.get("launchTime") or now())
-        if save:
-            ctx.save()
-        if wait:
-            instances.wait_running(node["nodeName"], running, node_dir, ctx.settings["local.node_start_timeout"])
-            node["state"] = "running"
-        return
-    instances.stop_node(None, node_dir)  # a boot cut short must not share the overlay directories
-    netns = instances.start_network(ctx.record, node)
-    spec = build_node_spec(ctx.record, ctx.config, node, ctx.dir, ctx.settings)
-    if ctx.faults is not None and ctx.faults.bootstrap_failure(node["instanceType"]):
-        spec["inject_failure"] = "injected bootstrap failure (setting local.inject_bootstrap_failures)"
-    node.update(
-        instanceId=node.get("instanceId") or instances.new_instance_id(),
-        launchTime=now(),
-        state="pending",
-        pid=instances.boot_node(spec, node_dir, netns),
-    )
+    else:
+        instances.stop_node(None, node_dir)  # a boot cut short must not share the overlay directories
+        netns = instances.start_network(ctx.record, node)
+        spec = build_node_spec(ctx.record, ctx.config, node, ctx.dir, ctx.settings)
+        if ctx.faults is not None and ctx.faults.bootstrap_failure(node["instanceType"]):
+            spec["inject_failure"] = "injected bootstrap failure (setting local.inject_bootstrap_failures)"
+        node.update(
+            instanceId=node.get("instanceId") or instances.new_instance_id(),
+            launchTime=now(),
+            state="pending",
+            pid=instances.boot_node(spec, node_dir, netns),
+        )
     if save:
         ctx.save()
     if wait:
-        instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
-        node["state"] = "running"
+        wait_node(ctx, node)
         ctx.save()
+
+
+def wait_node(ctx: Creation, node: dict) -> None:
+    """Wait until the node's services run (raise ClusterError with the reason if not), and mark it running."""
+    node_dir = ctx.store.node_dir(ctx.record["name"], node["nodeName"])
+    instances.wait_running(node["nodeName"], node["pid"], node_dir, ctx.settings["local.node_start_timeout"])
+    node["state"] = "running"
 
 
 def wait_for_compute_nodes(ctx: Creation) -> None:
@@ -236,8 +234,8 @@ def teardown(record: dict, store: StateStore) -> None:
     """
     cluster_dir = store.cluster_dir(record["name"])
     nodes = list((record.get("instances") or {}).values())
+    instances.stop_nodes([(node.get("pid"), store.node_dir(record["name"], node["nodeName"])) for node in nodes])
     for node in nodes:
-        instances.stop_node(node.get("pid"), cluster_dir / "nodes" / node["nodeName"])
         node.update(state="terminated", pid=None)
     if record.get("netIndex") is not None:
         for node in nodes:

@@ -10,22 +10,21 @@ Each cluster's head node reaches its fleet over a unix socket in <cluster>/fleet
 from __future__ import annotations
 
 import grp
-import json
 import logging
 import os
-import socketserver
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from paracluster import rpc
 from paracluster.errors import ClusterError
 from paracluster.providers.local import instances
 from paracluster.providers.local.state import now
 
 LOG = logging.getLogger("paracluster.local")
-BOOT_WORKERS = 8  # namespaces and daemons boot in parallel; more threads only contend for two cores
 REQUEST_MEMORY = 512  # answers remembered per cluster for idempotent retries
+FLEET_REQUESTS = frozenset({"launch", "assign", "terminate", "instances", "fleet_status", "set_fleet_status"})
 FLEET_STATUSES = ("RUNNING", "STOP_REQUESTED", "STOPPING", "STOPPED", "START_REQUESTED", "STARTING", "PROTECTED")
 
 
@@ -155,7 +154,7 @@ class LocalFleet:
                 except ClusterError as err:
                     return node, str(err)
 
-            with ThreadPoolExecutor(max_workers=BOOT_WORKERS) as pool:
+            with ThreadPoolExecutor(max_workers=instances.PARALLEL_NODE_OPERATIONS) as pool:
                 for node, error in pool.map(boot, to_boot):
                     if error:
                         node.update(state="stopped", instanceId=None, pid=None)
@@ -173,7 +172,7 @@ class LocalFleet:
             return self._answers[request_id]
         with self.service.lock(self.name):
             record = self.service._record(self.name)
-            cluster_dir = self.service.store.cluster_dir(self.name)
+            store = self.service.store
             by_id = {n["instanceId"]: n for n in record.get("instances", {}).values() if n.get("instanceId")}
             terminated, failed, to_stop = [], [], []
             for instance_id in instance_ids:
@@ -183,14 +182,9 @@ class LocalFleet:
                     to_stop.append(by_id[instance_id])
                 else:
                     failed.append({"instanceId": instance_id, "code": "InvalidInstanceID.NotFound"})
-
-            def stop(node: dict) -> None:
-                instances.stop_node(node.get("pid"), cluster_dir / "nodes" / node["nodeName"])
-                instances.remove_network(record, node)
-
-            with ThreadPoolExecutor(max_workers=BOOT_WORKERS) as pool:
-                list(pool.map(stop, to_stop))
+            instances.stop_nodes([(n.get("pid"), store.node_dir(self.name, n["nodeName"])) for n in to_stop])
             for node in to_stop:
+                instances.remove_network(record, node)
                 terminated.append(node["instanceId"])
                 node.update(state="stopped", instanceId=None, pid=None, launchTime=None)
             self.service.store.save(record)
@@ -200,14 +194,13 @@ class LocalFleet:
         record = self.service._record(self.name)
         self.service._refresh_states(record)
         found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
-        cluster_dir = self.service.store.cluster_dir(self.name)
         for node in record.get("instances", {}).values():
             if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
                 continue
             state = node.get("state")
             if state == "terminated":
                 # A node whose PID 1 reported a failed bootstrap: the cluster manager counts it at once.
-                status = instances.read_status(cluster_dir / "nodes" / node["nodeName"])
+                status = instances.read_status(self.service.store.node_dir(self.name, node["nodeName"]))
                 if status.get("state") != "failed":
                     continue
                 state = "failed"
@@ -256,34 +249,11 @@ def _epoch(text: str | None) -> float | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-class _FleetHandler(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        fleet: LocalFleet = self.server.fleet  # type: ignore[attr-defined]
-        allowed = {"launch", "assign", "terminate", "instances", "fleet_status", "set_fleet_status"}
-        for line in self.rfile:
-            try:
-                request = json.loads(line)
-                if request.get("op") not in allowed:
-                    raise ClusterError(f"unknown fleet request '{request.get('op')}'")
-                answer = {"ok": True, "result": getattr(fleet, request["op"])(**request.get("args", {}))}
-            except ClusterError as err:
-                answer = {"ok": False, "error": {"type": type(err).__name__, "message": str(err)}}
-            except Exception as err:  # noqa: BLE001 - the caller gets a sentence; the log keeps the traceback
-                LOG.exception("fleet request of %s failed", fleet.name)
-                answer = {"ok": False, "error": {"type": "ClusterError", "message": f"fleet error: {err}"}}
-            self.wfile.write((json.dumps(answer) + "\n").encode())
-            self.wfile.flush()
-
-
-class _FleetServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
 def fleet_dir(cluster_dir: Path) -> Path:
     return cluster_dir / "fleet"
 
 
-def serve_fleet(service, name: str) -> _FleetServer:
+def serve_fleet(service, name: str) -> rpc.Server:
     """Listen on the cluster's fleet socket (root and the slurm group may connect) in a background thread."""
     directory = fleet_dir(service.store.cluster_dir(name))
     directory.mkdir(parents=True, exist_ok=True)
@@ -292,9 +262,8 @@ def serve_fleet(service, name: str) -> _FleetServer:
     directory.chmod(0o750)
     path = directory / "fleet.sock"
     path.unlink(missing_ok=True)
-    server = _FleetServer(str(path), _FleetHandler)
+    server = rpc.Server(str(path), LocalFleet(service, name), FLEET_REQUESTS, f"fleet of {name}", LOG)
     os.chown(path, 0, slurm_gid)
     path.chmod(0o660)
-    server.fleet = LocalFleet(service, name)  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
     return server

@@ -72,17 +72,19 @@ def find_pid(recorded: int | None, node_dir: Path) -> int | None:
     return pid if is_alive(pid, node_dir) else None
 
 
-def stray_pids(node_dir: Path) -> list[int]:
-    """Every process started for this node (booter or PID 1) that still runs, found by its spec path."""
-    needle = str(node_dir / "spec.json").encode()
-    found = []
+def node_processes(node_dirs: list[Path]) -> dict[Path, list[int]]:
+    """The processes started for each node (booter or PID 1) that still run, found by spec path in one /proc scan."""
+    needles = {str(node_dir / "spec.json").encode(): node_dir for node_dir in node_dirs}
+    found: dict[Path, list[int]] = {node_dir: [] for node_dir in node_dirs}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if needle in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
+            for needle, node_dir in needles.items():
+                if needle in cmdline:
+                    found[node_dir].append(int(entry.name))
     return found
 
 
@@ -124,18 +126,29 @@ def _log_tail(node_dir: Path) -> str:
 
 
 def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
-    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go.
+    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go."""
+    stop_nodes([(pid, node_dir)], timeout)
 
-    Processes of the node that no record knows (a boot cut short by a service restart) are stopped too.
+
+PARALLEL_NODE_OPERATIONS = 8  # nodes boot in parallel; more threads only contend for two cores
+
+
+def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> None:
+    """Stop nodes, given as (PID 1, node directory) pairs, all at once.
+
+    Processes of a node that no record knows (a boot cut short by a service restart) are stopped too.
     """
-    pid = find_pid(pid, node_dir)
-    targets = ([pid] if pid else []) + [other for other in stray_pids(node_dir) if other != pid]
-    for target in targets:
+    strays = node_processes([node_dir for _, node_dir in nodes])
+    targets = []
+    for pid, node_dir in nodes:
+        pid = find_pid(pid, node_dir)
+        targets += [(target, node_dir) for target in {*([pid] if pid else []), *strays[node_dir]}]
+    for target, _ in targets:
         _signal(target, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while any(is_alive(target, node_dir) for target in targets):
+    while any(is_alive(target, node_dir) for target, node_dir in targets):
         if time.monotonic() > deadline:
-            for target in targets:
+            for target, _ in targets:
                 _signal(target, signal.SIGKILL)
             deadline = time.monotonic() + timeout
         time.sleep(0.02)

@@ -233,7 +233,7 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
         "name": name,
         "hostname": name,
         "overlay": {"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
-        "node_dir": str(cluster_dir / "nodes" / name),
+        "node_dir": str(cluster_dir / "nodes" / name),  # StateStore.node_dir
         "binds": binds,
         "accounts": accounts,
         "dirs": dirs,

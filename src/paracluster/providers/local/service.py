@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import json
 import logging
 import os
 import signal
-import socketserver
 import sys
 import threading
 from pathlib import Path
 
-from paracluster import __version__
+from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import cluster as pipeline
 from paracluster.providers.local import instances
@@ -30,6 +28,11 @@ from paracluster.settings import Settings, load_settings
 
 LOG = logging.getLogger("paracluster.local")
 SOCKET_NAME = "service.sock"
+# The Service methods the socket serves; the others (locks, resume, fleets) are internal.
+REQUESTS = frozenset({
+    "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "describe_cluster_instances",
+    "describe_compute_fleet", "update_compute_fleet", "ssh_target",
+})
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -215,10 +218,9 @@ class Service:
 
     def _refresh_states(self, record: dict) -> None:
         """Report nodes whose PID 1 is gone as terminated (a crash or a kill while the service looked away)."""
-        cluster_dir = self.store.cluster_dir(record["name"])
         for node in record.get("instances", {}).values():
             if node.get("state") in ("running", "pending") and node.get("pid"):
-                if not instances.is_alive(node["pid"], cluster_dir / "nodes" / node["nodeName"]):
+                if not instances.is_alive(node["pid"], self.store.node_dir(record["name"], node["nodeName"])):
                     node["state"] = "terminated"
 
     # --- restart ----------------------------------------------------------------------------------------------
@@ -234,29 +236,6 @@ class Service:
             elif record["status"] == "DELETE_IN_PROGRESS":
                 LOG.info("resuming the delete of %s", record["name"])
                 self._background(self._run_delete, record["name"])
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        service: Service = self.server.service  # type: ignore[attr-defined]
-        for line in self.rfile:
-            try:
-                request = json.loads(line)
-                method = getattr(service, request["op"], None)
-                if method is None or request["op"].startswith("_"):
-                    raise ClusterError(f"unknown request '{request['op']}'")
-                answer = {"ok": True, "result": method(**request.get("args", {}))}
-            except ClusterError as err:
-                answer = {"ok": False, "error": {"type": type(err).__name__, "message": str(err)}}
-            except Exception as err:  # noqa: BLE001 - the client gets a sentence; the log keeps the traceback
-                LOG.exception("request failed")
-                answer = {"ok": False, "error": {"type": "ClusterError", "message": f"host service error: {err}"}}
-            self.wfile.write((json.dumps(answer) + "\n").encode())
-            self.wfile.flush()
-
-
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
 
 
 def _reap_children(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
@@ -286,9 +265,8 @@ def serve(settings: Settings) -> None:
     service = Service(settings)
     socket_path = state / SOCKET_NAME
     socket_path.unlink(missing_ok=True)
-    server = _Server(str(socket_path), _Handler)
+    server = rpc.Server(str(socket_path), service, REQUESTS, "host service", LOG)
     socket_path.chmod(0o600)
-    server.service = service  # type: ignore[attr-defined]
     service.resume()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)

@@ -36,6 +36,10 @@ class StateStore:
     def cluster_dir(self, name: str) -> Path:
         return self.clusters_dir / name
 
+    def node_dir(self, name: str, node: str) -> Path:
+        """A node's host directory: its spec, PID file, status and service logs."""
+        return self.cluster_dir(name) / "nodes" / node
+
     def exists(self, name: str) -> bool:
         return (self.cluster_dir(name) / "cluster.json").exists()
 

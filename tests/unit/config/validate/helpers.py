@@ -7,29 +7,9 @@ import textwrap
 from paracluster.config.validate import validate_config
 
 # The smallest valid Slurm config (shared with the loader tests) and the AWS Batch one.
+from support import BATCH_CLUSTER  # noqa: E402,F401 - re-exported for the validator tests
 from support import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402
 
-BATCH_CLUSTER = """\
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-12345678
-  Imds:
-    Secured: false
-Scheduling:
-  Scheduler: awsbatch
-  AwsBatchQueues:
-    - Name: queue1
-      ComputeResources:
-        - Name: cr1
-          InstanceTypes:
-            - optimal
-      Networking:
-        SubnetIds:
-          - subnet-12345678
-"""
 
 
 def run(text: str, *, kind: str = "cluster", cluster_name: str | None = "mycluster", suppress=()):
