@@ -63,7 +63,7 @@ class LocalFleet:
         if request_id in self._answers:
             return self._answers[request_id]
         with self.service.lock(self.name):
-            record = self.service._record(self.name)
+            record = self.service.record(self.name)
             known = record.get("instances", {})
             launched, failed = [], []
             groups: dict[tuple[str, str], list[dict]] = {}
@@ -125,9 +125,9 @@ class LocalFleet:
         from paracluster.providers.local.cluster import Creation, start_node
 
         with self.service.lock(self.name):
-            record = self.service._record(self.name)
+            record = self.service.record(self.name)
             reservations = record.get("reservations", {})
-            config = self.service._config(self.name)
+            config = self.service.config(self.name)
             ctx = Creation(record, config, self.service.settings, self.service.store, self.service.faults)
             booted, failed, to_boot = [], [], []
             for instance_id, node_name in sorted(assignments.items(), key=lambda item: item[1]):
@@ -171,7 +171,7 @@ class LocalFleet:
         if request_id in self._answers:
             return self._answers[request_id]
         with self.service.lock(self.name):
-            record = self.service._record(self.name)
+            record = self.service.record(self.name)
             store = self.service.store
             by_id = {n["instanceId"]: n for n in record.get("instances", {}).values() if n.get("instanceId")}
             terminated, failed, to_stop = [], [], []
@@ -191,8 +191,8 @@ class LocalFleet:
         return self._remember(request_id, {"terminated": terminated, "failed": failed})
 
     def instances(self) -> dict:
-        record = self.service._record(self.name)
-        self.service._refresh_states(record)
+        record = self.service.record(self.name)
+        self.service.refresh_states(record)
         found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
         for node in record.get("instances", {}).values():
             if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
@@ -213,7 +213,7 @@ class LocalFleet:
         return {"instances": found}
 
     def fleet_status(self) -> dict:
-        record = self.service._record(self.name)
+        record = self.service.record(self.name)
         return {"status": record.get("computeFleetStatus", "UNKNOWN"),
                 "lastStatusUpdatedTime": record.get("fleetStatusTime") or record.get("lastUpdatedTime")}
 
@@ -221,7 +221,7 @@ class LocalFleet:
         if status not in FLEET_STATUSES:
             raise ClusterError(f"unknown compute fleet status '{status}'")
         with self.service.lock(self.name):
-            record = self.service._record(self.name)
+            record = self.service.record(self.name)
             record.update(computeFleetStatus=status, fleetStatusTime=now())
             self.service.store.save(record)
         return self.fleet_status()

@@ -110,7 +110,7 @@ class Service:
             if record is None or record["status"] != "CREATE_IN_PROGRESS":
                 return
             try:
-                config = self._config(name)
+                config = self.config(name)
             except ClusterError as err:
                 record.update(status="CREATE_FAILED",
                               failures=[{"failureCode": "ClusterCreationFailure", "failureReason": str(err)}])
@@ -119,7 +119,7 @@ class Service:
             ctx = pipeline.Creation(record, config, self.settings, self.store, self.faults)
             pipeline.create(ctx, rollback=record.get("rollbackOnFailure", True))
 
-    def _config(self, name: str):
+    def config(self, name: str):
         from paracluster.config.load import load_config_text
         from paracluster.config.schema import CLUSTER
 
@@ -130,7 +130,7 @@ class Service:
 
     def delete_cluster(self, name: str) -> dict:
         with self._registry:
-            record = self._record(name)
+            record = self.record(name)
             if record["status"] != "DELETE_IN_PROGRESS":
                 record["status"] = "DELETE_IN_PROGRESS"
                 self.store.save(record)
@@ -155,8 +155,8 @@ class Service:
             LOG.info("delete %s: complete", name)
 
     def describe_cluster(self, name: str) -> dict:
-        record = self._record(name)
-        self._refresh_states(record)
+        record = self.record(name)
+        self.refresh_states(record)
         return describe_cluster(record, self.store)
 
     def list_clusters(self, statuses: list[str] | None = None) -> dict:
@@ -164,8 +164,8 @@ class Service:
         return {"clusters": [summary(r) for r in records if not statuses or r["status"] in statuses]}
 
     def describe_cluster_instances(self, name: str, node_type: str | None = None, queue: str | None = None) -> dict:
-        record = self._record(name)
-        self._refresh_states(record)
+        record = self.record(name)
+        self.refresh_states(record)
         body = {"instances": describe_instances(record, node_type, queue)}
         failures = [f for f in record.get("nodeFailures", [])
                     if not queue or f["nodeName"].startswith(f"{queue}-")]
@@ -174,7 +174,7 @@ class Service:
         return body
 
     def describe_compute_fleet(self, name: str) -> dict:
-        record = self._record(name)
+        record = self.record(name)
         return {"status": record.get("computeFleetStatus", "UNKNOWN"),
                 "lastStatusUpdatedTime": record.get("fleetStatusTime") or record.get("lastUpdatedTime")}
 
@@ -186,7 +186,7 @@ class Service:
             raise BadRequestError(f"--status {status} is not valid for a Slurm cluster; use START_REQUESTED or "
                                   "STOP_REQUESTED")
         with self.lock(name):
-            record = self._record(name)
+            record = self.record(name)
             current = record.get("computeFleetStatus", "UNKNOWN")
             if record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
                 raise ConflictError(f"cluster '{name}' is {record['status']}; the compute fleet can be stopped or "
@@ -199,7 +199,7 @@ class Service:
         return self.describe_compute_fleet(name)
 
     def ssh_target(self, name: str) -> dict:
-        record = self._record(name)
+        record = self.record(name)
         head = record.get("instances", {}).get(pipeline.HEAD_NODE_NAME)
         if not head or head.get("state") != "running":
             raise ClusterError(f"the head node of cluster '{name}' is not running (cluster status {record['status']})")
@@ -210,13 +210,13 @@ class Service:
             "knownHosts": str(self.store.cluster_dir(name) / "ssh" / "known_hosts"),
         }
 
-    def _record(self, name: str) -> dict:
+    def record(self, name: str) -> dict:
         record = self.store.load(name)
         if record is None:
             raise NotFoundError(f"cluster '{name}' does not exist; see `paracluster list-clusters`")
         return record
 
-    def _refresh_states(self, record: dict) -> None:
+    def refresh_states(self, record: dict) -> None:
         """Report nodes whose PID 1 is gone as terminated (a crash or a kill while the service looked away)."""
         for node in record.get("instances", {}).values():
             if node.get("state") in ("running", "pending") and node.get("pid"):
