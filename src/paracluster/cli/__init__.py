@@ -28,6 +28,7 @@ COMMANDS = {
     "import-key-pair": ("key_pairs", "Import a public key as a local key pair."),
     "describe-key-pairs": ("key_pairs", "List the local key pairs."),
     "delete-key-pair": ("key_pairs", "Delete a local key pair."),
+    "s3": ("s3", "Copy files to and from the local provider's buckets (s3:// URLs): cp, ls, rm."),
     "build-image": ("build_image", "Build a custom image from an image configuration file."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
     "version": ("version", "Print the ParaCluster version."),
