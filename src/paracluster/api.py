@@ -168,11 +168,15 @@ def describe_cluster_instances(
     return _provider(provider_name).describe_cluster_instances(cluster_name, node_type, queue_name)
 
 
-def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str | None = None) -> list[str]:
-    """The ssh command line that opens a shell (or runs extra_args) on the head node as the default user."""
-    target = _provider(provider_name).ssh_target(cluster_name)
+def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str | None = None,
+                login_pool: str | None = None) -> list[str]:
+    """The ssh command line that opens a shell (or runs extra_args) on the head node as the default user, or on a
+    login node through its pool's load balancer."""
+    target = _provider(provider_name).ssh_target(cluster_name, login_pool)
     command = ["ssh", "-o", f"UserKnownHostsFile={target['knownHosts']}", "-o", "StrictHostKeyChecking=yes",
                "-o", "LogLevel=ERROR"]
+    if target.get("port"):
+        command += ["-p", str(target["port"])]
     if target.get("identityFile"):
         command += ["-i", target["identityFile"], "-o", "IdentitiesOnly=yes"]
     return command + [f"{target['user']}@{target['address']}"] + list(extra_args)

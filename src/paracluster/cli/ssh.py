@@ -1,4 +1,4 @@
-"""`paracluster ssh -n NAME [-- COMMAND]`: a shell (or a command) on the head node as the cluster's default user."""
+"""`paracluster ssh -n NAME [--login-pool POOL] [-- COMMAND]`: a shell or command on the head (or a login) node."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_provider_argument(parser)
     parser.add_argument("--dryrun", type=to_bool, default=False, metavar="DRYRUN",
                         help="Print the ssh command instead of running it. (Defaults to 'false'.)")
+    parser.add_argument("--login-pool", metavar="POOL",
+                        help="Log in to a node of this login pool, through its load balancer (ParaCluster).")
     parser.add_argument("ssh_args", nargs=argparse.REMAINDER,
                         help="Arguments for ssh; after `--`, a command to run on the head node.")
 
@@ -26,7 +28,8 @@ def run(args: argparse.Namespace) -> dict | None:
     extra = list(args.ssh_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    command = api.ssh_command(cluster_name=args.cluster_name, extra_args=extra, provider_name=args.provider)
+    command = api.ssh_command(cluster_name=args.cluster_name, extra_args=extra, provider_name=args.provider,
+                              login_pool=args.login_pool)
     if args.dryrun:
         return {"command": shlex.join(command)}
     os.execvp(command[0], command)  # ssh takes over the terminal and its exit code becomes ours

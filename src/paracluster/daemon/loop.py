@@ -119,6 +119,7 @@ def settings_from(knobs: dict) -> PlanSettings:
         insufficient_capacity_timeout=float(knobs["insufficient_capacity_timeout"]),
         protected_failure_count=int(knobs["protected_failure_count"]),
         node_replacement_timeout=float(knobs["node_replacement_timeout"]),
+        keep_failed_nodes=bool(knobs.get("keep_failed_nodes")),
     )
 
 

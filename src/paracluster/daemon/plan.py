@@ -36,6 +36,7 @@ class PlanSettings:
     insufficient_capacity_timeout: float = 600  # <= 0 disables insufficient capacity handling
     protected_failure_count: int = 10  # <= 0 disables protected mode
     node_replacement_timeout: float = 1800
+    keep_failed_nodes: bool = False  # leave nodes whose bootstrap failed up (DOWN in Slurm) for debugging
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,27 @@ class _Actions:
 
     def add(self, action: Action) -> None:
         self.items.append(action)
+
+
+BOOTSTRAP_REASON_LENGTH = 300
+
+
+def bootstrap_reason(instances: list[dict]) -> str:
+    """The Slurm reason of a node whose bootstrap failed: why, as its node agent reported it (one line)."""
+    why = next((instance.get("reason") for instance in instances if instance.get("reason")), "") or "unknown"
+    return f"Bootstrap failure: {' '.join(why.split())}"[:BOOTSTRAP_REASON_LENGTH]
+
+
+def _set_failed(actions: _Actions, nodes: Iterable[SlurmNode], state: str, failed_boot: dict[str, list[dict]],
+                default_reason: str) -> None:
+    """Set nodes to `state`; those whose bootstrap failed get that failure as their reason."""
+    plain = []
+    for node in nodes:
+        if node.name in failed_boot:
+            actions.set_nodes([node], state, bootstrap_reason(failed_boot[node.name]))
+        else:
+            plain.append(node)
+    actions.set_nodes(plain, state, default_reason)
 
 
 def _reason_code(node: SlurmNode) -> str | None:
@@ -256,6 +278,15 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     bootstrap_failures: list[SlurmNode] = []
     ice_enabled = settings.insufficient_capacity_timeout > 0
 
+    if settings.keep_failed_nodes:
+        # Kept for debugging: DOWN with the failure as the reason, neither terminated nor replaced.
+        for node in active:
+            if node.name in failed_boot:
+                reason = bootstrap_reason(failed_boot[node.name])
+                if not (node.is_down and node.reason == reason):
+                    actions.set_nodes([node], "down", reason)
+        active = [node for node in active if node.name not in failed_boot]
+
     # Unhealthy dynamic nodes: insufficient capacity ones are held for ICE handling, the others are powered down.
     ice_nodes: dict[tuple[str, str], list[SlurmNode]] = {}
     unhealthy_dynamic = []
@@ -277,7 +308,7 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     actions.terminate((i for node in unhealthy_dynamic
                        for i in by_name.get(node.name, []) + failed_boot.get(node.name, [])),
                       "unhealthy dynamic node")
-    actions.set_nodes(unhealthy_dynamic, "power_down_force", HEALTH_CHECK_REASON)
+    _set_failed(actions, unhealthy_dynamic, "power_down_force", failed_boot, HEALTH_CHECK_REASON)
 
     # Unhealthy static nodes: DOWN (so jobs requeue), terminate, relaunch. A DOWN/DRAINED node whose replacement
     # is younger than node_replacement_timeout is still booting, not unhealthy.
@@ -291,7 +322,7 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
         if node.name in replacing:
             bootstrap_failures.append(node)  # its replacement never came up
         replace.append(node)
-    actions.set_nodes(replace, "down", STATIC_REPLACEMENT_REASON)
+    _set_failed(actions, replace, "down", failed_boot, STATIC_REPLACEMENT_REASON)
     actions.terminate((i for node in replace for i in by_name.get(node.name, []) + failed_boot.get(node.name, [])),
                       "unhealthy static node")
     if replace:

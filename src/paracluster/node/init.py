@@ -3,7 +3,8 @@
 Usage: python -m paracluster.node.init SPEC_JSON
 
 The spec (written by the host service) says what the node is: hostname, overlay root layers, bind mounts of shared
-directories, files and accounts to write into the node's root, and the services to run. Progress and failures go
+directories, then what the node agent (`paracluster.node.agent`) sets up in its bootstrap phases: accounts, files,
+custom actions, mounts and the services PID 1 supervises. Progress and failures go
 to `status.json` in the node's host directory (mounted at /run/paracluster/node inside), which the host service
 reads. Only the standard library is used: this runs with the system Python inside the node.
 """
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 
+from paracluster.node.agent import Agent, BootstrapFailed, bootstrap
 from paracluster.node.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -46,6 +48,7 @@ class Node:
         self.services: dict[str, subprocess.Popen] = {}
         self.exited: dict[str, int] = {}
         self.state = "booting"
+        self.phase: str | None = None
         self.reason = ""
 
     # --- status -----------------------------------------------------------------------------------------------
@@ -54,6 +57,7 @@ class Node:
         status = {
             "name": self.spec["name"],
             "state": self.state,
+            "phase": self.phase,
             "reason": self.reason,
             "pid1": os.getpid(),
             "services": {name: proc.pid for name, proc in self.services.items()},
@@ -67,6 +71,10 @@ class Node:
             os.replace(path + ".tmp", path)
         except OSError:
             pass  # before the node directory is mounted there is nowhere to report to
+
+    def enter_phase(self, name: str) -> None:
+        self.phase = name
+        self.write_status()
 
     # --- root filesystem --------------------------------------------------------------------------------------
 
@@ -110,66 +118,22 @@ class Node:
         umount("/.oldroot", MNT_DETACH)
         os.rmdir("/.oldroot")
 
-    def write_files(self) -> None:
-        """Write accounts, directories and files into the node's root (they land in its overlay upper layer)."""
-        for database, lines in self.spec.get("accounts", {}).items():
-            path = f"/etc/{database}"
-            with open(path) as current:
-                known = {line.split(":", 1)[0] for line in current if line.strip()}
-            new = [line for line in lines if line.split(":", 1)[0] not in known]
-            if new:
-                with open(path, "a") as out:
-                    out.write("".join(f"{line}\n" for line in new))
-        for entry in self.spec.get("dirs", []):
-            os.makedirs(entry["path"], exist_ok=True)
-            os.chmod(entry["path"], entry.get("mode", 0o755))
-            _chown(entry["path"], entry.get("owner"))
-        for entry in self.spec.get("files", []):
-            os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
-            with open(entry["path"], "w") as out:
-                out.write(entry["content"])
-            os.chmod(entry["path"], entry.get("mode", 0o644))
-            _chown(entry["path"], entry.get("owner"))
-
     # --- services ---------------------------------------------------------------------------------------------
 
-    def start_services(self) -> None:
-        log_dir = os.path.join(NODE_DIR, "logs")
-        os.makedirs(log_dir, exist_ok=True)
-        for service in self.spec.get("services", []):
-            name = service["name"]
-            delay = service.get("not_before", 0) - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            log = open(os.path.join(log_dir, f"{name}.log"), "ab")
-            user = service.get("user")
-            proc = subprocess.Popen(
-                service["argv"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                user=user,
-                group=pwd.getpwnam(user).pw_gid if user else None,
-                extra_groups=[] if user else None,
-                env={**_base_env(), **service.get("env", {})},
-                close_fds=True,
-            )
-            log.close()
-            self.services[name] = proc
-            self.write_status()
-            ready = service.get("ready")
-            if ready:
-                self._wait_ready(name, proc, ready)
-
-    def _wait_ready(self, name: str, proc: subprocess.Popen, ready: str) -> None:
-        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
-        while not os.path.exists(ready):
-            code = proc.poll()
-            if code is not None:
-                raise RuntimeError(f"service {name} exited with code {code} before it was ready; see logs/{name}.log")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"service {name} was not ready after {SERVICE_READY_TIMEOUT:.0f} s ({ready})")
-            time.sleep(0.01)
+    def ensure(self, service: dict) -> bool:
+        """Start a service unless it runs; wait until it is ready. True when it had to be started."""
+        name = service["name"]
+        proc = self.services.get(name)
+        if proc is not None and proc.poll() is None and name not in self.exited:
+            return False
+        proc = start_service(service)
+        self.services[name] = proc
+        self.exited.pop(name, None)
+        self.write_status()
+        ready = service.get("ready")
+        if ready:
+            _wait_ready(name, proc, ready)
+        return True
 
     # --- supervision ------------------------------------------------------------------------------------------
 
@@ -205,17 +169,44 @@ class Node:
         self.write_status()
 
 
+def start_service(service: dict) -> subprocess.Popen:
+    """Start one of the node's daemons with its log in the node's host directory."""
+    log_dir = os.path.join(NODE_DIR, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    delay = service.get("not_before", 0) - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    user = service.get("user")
+    with open(os.path.join(log_dir, f"{service['name']}.log"), "ab") as log:
+        return subprocess.Popen(
+            service["argv"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=user,
+            group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
+            env={**_base_env(), **service.get("env", {})},
+            close_fds=True,
+        )
+
+
+def _wait_ready(name: str, proc: subprocess.Popen, ready: str) -> None:
+    deadline = time.monotonic() + SERVICE_READY_TIMEOUT
+    while not os.path.exists(ready):
+        code = proc.poll()
+        if code is not None:
+            raise RuntimeError(f"service {name} exited with code {code} before it was ready; see logs/{name}.log")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"service {name} was not ready after {SERVICE_READY_TIMEOUT:.0f} s ({ready})")
+        time.sleep(0.01)
+
+
 def _signal_all(signum: int) -> None:
     try:
         os.kill(-1, signum)  # as PID 1 this reaches every other process of the node
     except ProcessLookupError:
         pass
-
-
-def _chown(path: str, owner: str | None) -> None:
-    if owner:
-        entry = pwd.getpwnam(owner)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def _base_env() -> dict[str, str]:
@@ -239,22 +230,25 @@ def main() -> None:
     try:
         node.build_root()
         node.write_status()
-        node.write_files()
         if spec.get("inject_failure"):
-            raise RuntimeError(spec["inject_failure"])
-        node.start_services()
+            raise BootstrapFailed(spec["inject_failure"])
+        os.makedirs(os.path.join(NODE_DIR, "logs"), exist_ok=True)
+        with open(os.path.join(NODE_DIR, "logs", "bootstrap.log"), "a") as log:
+            bootstrap(Agent(spec, node, log), on_phase=node.enter_phase)
         node.state = "running"
+        node.phase = None
         node.write_status()
         node.reap_forever()
     except SystemExit:
         node.shutdown()
     except Exception as err:  # noqa: BLE001 - PID 1 reports every failure instead of dying silently
-        import traceback
+        if not isinstance(err, BootstrapFailed):
+            import traceback
 
-        traceback.print_exc()  # into the node's boot.log on the host
-        sys.stderr.flush()
+            traceback.print_exc()  # into the node's boot.log on the host
+            sys.stderr.flush()
         node.state = "failed"
-        node.reason = f"{type(err).__name__}: {err}"
+        node.reason = str(err) if isinstance(err, BootstrapFailed) else f"{type(err).__name__}: {err}"
         node.write_status()
         if spec.get("keep_failed"):
             try:

@@ -39,12 +39,13 @@ class LocalProvider:
     def describe_cluster_instances(self, name: str, node_type: str | None, queue: str | None) -> dict:
         return self.client.call("describe_cluster_instances", name=name, node_type=node_type, queue=queue)
 
-    def ssh_target(self, name: str) -> dict:
-        """User, address and known hosts of the head node, and the private key file when ParaCluster holds it."""
+    def ssh_target(self, name: str, login_pool: str | None = None) -> dict:
+        """User, address and known hosts of the head node (or of a login pool's load balancer), and the private key
+        file when ParaCluster holds it."""
         from paracluster.errors import ClusterError
         from paracluster.providers.local import keypairs
 
-        target = self.client.call("ssh_target", name=name)
+        target = self.client.call("ssh_target", name=name, login_pool=login_pool)
         if not target.get("keyName"):
             raise ClusterError(
                 f"cluster '{name}' has no key pair (HeadNode/Ssh/KeyName is not set), so nobody can log in with "

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import instances, network
+from paracluster.providers.local import instances, loadbalancer, network
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -71,6 +71,12 @@ def plan_instances(record: dict, config, subnet) -> dict:
                                  len(nodes), subnet)
                 node["static"] = static
                 nodes[name] = node
+    for pool in config.login_nodes.pools:
+        for number in range(1, pool.count + 1):
+            name = f"login-{pool.name}-{number}"
+            node = _instance(name, "LoginNode", None, None, pool.instance_type, len(nodes), subnet)
+            node.update(poolName=pool.name, state="stopped")
+            nodes[name] = node
     return nodes
 
 
@@ -149,6 +155,36 @@ def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) 
         ctx.save()
 
 
+def start_login_nodes(ctx: Creation) -> None:
+    """Boot every login pool's nodes (munge, Slurm clients, sshd, their custom actions) and wait for them."""
+    login = [node for node in ctx.record["instances"].values() if node["nodeType"] == "LoginNode"]
+    for node in login:
+        start_node(ctx, node, wait=False)
+    for node in login:
+        wait_node(ctx, node)
+    ctx.save()
+
+
+def start_login_load_balancer(ctx: Creation) -> None:
+    """Put HAProxy in front of each login pool (ParallelCluster's Network Load Balancer), on the host's address."""
+    import ipaddress
+
+    gateway = str(ipaddress.ip_network(ctx.record["subnet"]).network_address + 1)
+    listen = loadbalancer.ensure(ctx.record, ctx.dir, gateway)
+    if listen is None:
+        return
+    ctx.save()
+    # Login nodes share the cluster's host key, so ssh through the balancer knows whom it reaches.
+    known_hosts = ctx.dir / "ssh" / "known_hosts"
+    key = " ".join((ctx.dir / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()[:2])
+    lines = known_hosts.read_text().splitlines()
+    for entry in listen.values():
+        host = entry["address"] if entry["port"] == 22 else f"[{entry['address']}]:{entry['port']}"
+        if f"{host} {key}" not in lines:
+            lines.append(f"{host} {key}")
+    known_hosts.write_text("\n".join(lines) + "\n")
+
+
 def wait_node(ctx: Creation, node: dict) -> None:
     """Wait until the node's services run (raise ClusterError with the reason if not), and mark it running."""
     node_dir = ctx.store.node_dir(ctx.record["name"], node["nodeName"])
@@ -186,8 +222,10 @@ CREATE_STEPS = [
     ("prepare shared directories, keys and Slurm configuration", prepare_shared),
     ("mount the nodes' root layers", mount_overlay_tmpfs),
     ("create the cluster bridge", create_bridge),
-    ("start the head node (munge, slurmctld, sshd)", start_head_node),
-    ("start the static compute nodes (munge, slurmd)", start_static_nodes),
+    ("start the head node and run its bootstrap", start_head_node),
+    ("start the static compute nodes", start_static_nodes),
+    ("start the login nodes", start_login_nodes),
+    ("start the login nodes' load balancer", start_login_load_balancer),
     ("wait for the static nodes to be idle in Slurm", wait_for_compute_nodes),
 ]
 
@@ -233,6 +271,7 @@ def teardown(record: dict, store: StateStore) -> None:
     Safe to run again, and on a cluster that was only partly created.
     """
     cluster_dir = store.cluster_dir(record["name"])
+    loadbalancer.stop(record, cluster_dir)
     nodes = list((record.get("instances") or {}).values())
     instances.stop_nodes([(node.get("pid"), store.node_dir(record["name"], node["nodeName"])) for node in nodes])
     for node in nodes:

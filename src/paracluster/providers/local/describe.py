@@ -44,6 +44,8 @@ def _instance(node: dict, with_node_type: bool = True) -> dict:
         body["nodeType"] = node["nodeType"]
         if node.get("queueName"):
             body["queueName"] = node["queueName"]
+        if node.get("poolName"):
+            body["poolName"] = node["poolName"]
         body["nodeName"] = node["nodeName"]
     return body
 
@@ -67,11 +69,37 @@ def describe_cluster(record: dict, store: StateStore) -> dict:
     head = (record.get("instances") or {}).get("head")
     if head and head.get("instanceId"):
         body["headNode"] = _instance(head, with_node_type=False)
+    pools = _login_pools(record, store)
+    if pools:
+        body["loginNodes"] = pools
     if record.get("failures"):
         body["failures"] = record["failures"]
     if record.get("progress"):
         body["progress"] = record["progress"]  # ParaCluster: the create step under way
     return body
+
+
+def _login_pools(record: dict, store: StateStore) -> list[dict]:
+    """Each login pool as ParallelCluster describes it (its load balancer's address and health), plus the port."""
+    from paracluster.providers.local import loadbalancer
+
+    listen = (record.get("loginLoadBalancer") or {}).get("listen", {})
+    if not listen:
+        return []
+    health = loadbalancer.health(store.cluster_dir(record["name"]))
+    pools = []
+    for pool, entry in listen.items():
+        counts = health.get(pool)
+        pools.append({
+            "status": "active" if counts is not None else "failed",
+            "poolName": pool,
+            "address": entry["address"],
+            "port": entry["port"],  # ParaCluster: the load balancer's TCP port (ParallelCluster's is always 22)
+            "scheme": "internal",
+            "healthyNodes": (counts or {}).get("healthy", 0),
+            "unhealthyNodes": (counts or {}).get("unhealthy", 0),
+        })
+    return pools
 
 
 def describe_instances(record: dict, node_type: str | None, queue: str | None) -> list[dict]:

@@ -194,22 +194,36 @@ class LocalFleet:
         record = self.service.record(self.name)
         self.service.refresh_states(record)
         found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
+        failures = []
         for node in record.get("instances", {}).values():
             if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
                 continue
-            state = node.get("state")
-            if state == "terminated":
-                # A node whose PID 1 reported a failed bootstrap: the cluster manager counts it at once.
+            state, reason = node.get("state"), None
+            if state in ("terminated", "running"):
+                # A node whose PID 1 reported a failed bootstrap (kept alive for debugging, or gone): the cluster
+                # manager counts it at once and shows why in Slurm.
                 status = instances.read_status(self.service.store.node_dir(self.name, node["nodeName"]))
-                if status.get("state") != "failed":
+                if status.get("state") == "failed":
+                    state, reason = "failed", status.get("reason")
+                    if node.get("failureRecorded") != node["instanceId"]:
+                        node["failureRecorded"] = node["instanceId"]
+                        failures.append({"name": node["nodeName"], "code": "BootstrapFailure", "message": reason})
+                elif state == "terminated":
                     continue
-                state = "failed"
             found.append({
                 "instanceId": node["instanceId"], "name": node["nodeName"], "queue": node["queueName"],
                 "computeResource": node["computeResource"], "instanceType": node["instanceType"],
                 "privateIpAddress": node["privateIpAddress"], "launchTime": _epoch(node.get("launchTime")),
-                "state": state, "nodeType": "Compute",
+                "state": state, "nodeType": "Compute", **({"reason": reason} if reason else {}),
             })
+        if failures:
+            with self.service.lock(self.name):
+                current = self.service.record(self.name)
+                for item in failures:
+                    node = current["instances"][item["name"]]
+                    node["failureRecorded"] = node["instanceId"]
+                _record_failures(current, failures)
+                self.service.store.save(current)
         return {"instances": found}
 
     def fleet_status(self) -> dict:

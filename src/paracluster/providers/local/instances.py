@@ -108,7 +108,9 @@ def wait_running(name: str, pid: int, node_dir: Path, timeout: float) -> None:
         if state == "running":
             return
         if state == "failed":
-            raise ClusterError(f"node {name} failed to start: {status.get('reason')}; {_log_tail(node_dir)}")
+            # A failure in a bootstrap phase explains itself; anything else is explained by the logs.
+            detail = "" if status.get("phase") else f"; {_log_tail(node_dir)}"
+            raise ClusterError(f"node {name} failed to start: {status.get('reason')}{detail}")
         if not is_alive(pid, node_dir):
             raise ClusterError(f"node {name} stopped while starting: {status.get('reason') or _log_tail(node_dir)}")
         if time.monotonic() > deadline:

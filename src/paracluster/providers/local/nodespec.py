@@ -24,13 +24,24 @@ HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
 
 
 def shared_dirs(cluster_dir: Path) -> dict[str, Path]:
-    """Host directories shared by every node of the cluster, by their path inside the nodes."""
+    """Host directories shared by the nodes of the cluster, by their path inside the nodes."""
     shared = cluster_dir / "shared"
     return {
         "/home": shared / "home",
         "/opt/slurm": shared / "opt-slurm",
         "/opt/parallelcluster/shared": shared / "parallelcluster",
+        LOGIN_SHARED: shared / "parallelcluster-login",
     }
+
+
+LOGIN_SHARED = "/opt/parallelcluster/shared_login_nodes"  # the head node's and login nodes' own copy of the config
+
+
+def node_shared_dirs(cluster_dir: Path, node_type: str) -> dict[str, Path]:
+    """The shared directories a node of this type mounts: compute nodes skip the login nodes' one, login nodes
+    skip /opt/parallelcluster/shared (as in ParallelCluster)."""
+    skip = {"ComputeNode": LOGIN_SHARED, "LoginNode": "/opt/parallelcluster/shared"}.get(node_type)
+    return {target: source for target, source in shared_dirs(cluster_dir).items() if target != skip}
 
 
 def _free_uid(start: int = 2000) -> int:
@@ -83,8 +94,8 @@ def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
         f"{node['privateIpAddress']} {node['nodeName']}" for node in record["instances"].values()
     ]
     (cluster_dir / "hosts").write_text("\n".join(hosts) + "\n")
-    config_copy = shared_dirs(cluster_dir)["/opt/parallelcluster/shared"] / "cluster-config.yaml"
-    shutil.copyfile(cluster_dir / "cluster-config.yaml", config_copy)
+    for shared in ("/opt/parallelcluster/shared", LOGIN_SHARED):
+        shutil.copyfile(cluster_dir / "cluster-config.yaml", shared_dirs(cluster_dir)[shared] / "cluster-config.yaml")
     write_slurm_files(record, config, cluster_dir, settings)
 
 
@@ -179,6 +190,7 @@ def write_node_programs(record: dict, config, conf_dir: Path, settings) -> None:
         "insufficient_capacity_timeout": settings["local.insufficient_capacity_timeout"],
         "protected_failure_count": settings["local.protected_failure_count"],
         "node_replacement_timeout": resume_timeout(config, settings),
+        "keep_failed_nodes": bool(settings["keep_failed_nodes"]),
         "nodes": nodes,
     }
     (conf_dir / "pcluster" / "paracluster.json").write_text(json.dumps(knobs, indent=1))
@@ -186,10 +198,13 @@ def write_node_programs(record: dict, config, conf_dir: Path, settings) -> None:
 
 def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, settings) -> dict:
     """The spec the node's PID 1 reads: root layers, mounts, accounts, directories, files and services."""
+    from paracluster.providers.local import actions
+
     name = node["nodeName"]
     ovl = cluster_dir / "ovl" / name
     shared = shared_dirs(cluster_dir)
-    binds = [{"source": str(source), "target": target} for target, source in shared.items()]
+    binds = [{"source": str(source), "target": target}
+             for target, source in node_shared_dirs(cluster_dir, node["nodeType"]).items()]
     binds += [
         {"source": str(shared["/opt/slurm"] / "etc"), "target": "/etc/slurm", "readonly": True},
         {"source": str(cluster_dir / "munge"), "target": "/etc/munge", "readonly": True},
@@ -214,7 +229,13 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
     files = [{"path": "/etc/hostname", "content": f"{name}\n"}]
     munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
               "ready": "/run/munge/munge.socket.2"}
-    if node["nodeType"] == "HeadNode":
+    sshd = {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]}
+    if node["nodeType"] == "LoginNode":
+        # Login nodes: munge and the Slurm client commands, a real sshd; no slurmd and no cluster manager.
+        dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
+        files += _sshd_files(cluster_dir, node)
+        services = [munged, sshd]
+    elif node["nodeType"] == "HeadNode":
         from paracluster.providers.local.runtime import node_python, node_pythonpath
 
         dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
@@ -223,24 +244,86 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
         services = [
             munged,
             {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
-            {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]},
+            sshd,
             {"name": "clustermgtd", "argv": [node_python(), "-m", "paracluster.daemon.loop"],
-             "env": {"PYTHONPATH": node_pythonpath()}},
+             "env": {"PYTHONPATH": node_pythonpath()}, "phase": "finalize"},
         ]
     else:
-        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"]}]
+        # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
+        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"], "phase": "finalize"}]
+    node_dir = cluster_dir / "nodes" / name  # StateStore.node_dir
     return {
         "name": name,
         "hostname": name,
         "overlay": {"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
-        "node_dir": str(cluster_dir / "nodes" / name),  # StateStore.node_dir
+        "node_dir": str(node_dir),
+        "role": node["nodeType"],
         "binds": binds,
         "accounts": accounts,
         "dirs": dirs,
         "files": files,
         "services": services,
+        "environment": node_environment(record, config, node, settings),
+        "actions": actions.resolve(config, node, settings.state_path, cluster_dir, node_dir),
         "keep_failed": bool(settings["keep_failed_nodes"]),
     }
+
+
+# ParallelCluster's node_type values in cfnconfig and dna.json.
+CFN_NODE_TYPES = {"HeadNode": "HeadNode", "ComputeNode": "ComputeFleet", "LoginNode": "LoginNode"}
+
+
+def node_environment(record: dict, config, node: dict, settings) -> dict:
+    """What ParallelCluster's scripts find on a node: cfnconfig variables, dna.json keys, the Slurm node name."""
+    from paracluster.catalog import catalog_for_config
+    from paracluster.providers.local import actions
+
+    user = default_user(record, config)
+    head = record["instances"]["head"]
+    node_type = CFN_NODE_TYPES[node["nodeType"]]
+    info = catalog_for_config(config).get(node["instanceType"])
+    slots = info.vcpus if info else 1
+    owner = actions.owner_of(config, node)
+    local_storage = {"HeadNode": lambda: owner.local_storage,
+                     "ComputeNode": lambda: owner.compute_settings.local_storage}.get(node["nodeType"])
+    ephemeral_dir = local_storage().ephemeral_volume.mount_dir if local_storage else "/scratch"
+    ebs_dirs = ",".join(storage.mount_dir for storage in config.shared_storage if storage.storage_type == "Ebs")
+    region = record.get("region", "local")
+    cfnconfig = {
+        "stack_name": record["name"],
+        "cfn_region": region,
+        "cfn_scheduler": config.scheduling.scheduler,
+        "cfn_scheduler_slots": "vcpus",
+        "cfn_instance_slots": slots,
+        "cfn_ephemeral_dir": ephemeral_dir,
+        "cfn_ebs_shared_dirs": ebs_dirs or "NONE",
+        "cfn_proxy": "NONE",
+        "cfn_node_type": node_type,
+        "cfn_cluster_user": user["name"],
+    }
+    for event, variable in (("OnNodeStart", "cfn_preinstall"), ("OnNodeConfigured", "cfn_postinstall"),
+                            ("OnNodeUpdated", "cfn_postupdate")):
+        first = (actions.scripts_of(config, node).get(event) or [{}])[0]
+        cfnconfig[variable] = first.get("url", "NONE")
+        cfnconfig[f"{variable}_args"] = first.get("args", [])
+    dna = {
+        "stack_name": record["name"], "cluster_name": record["name"], "base_os": config.image.os,
+        "region": region, "scheduler": config.scheduling.scheduler, "node_type": node_type,
+        "cluster_user": user["name"], "default_user_home": "Shared", "ephemeral_dir": ephemeral_dir,
+        "head_node_private_ip": head["privateIpAddress"], "ebs_shared_dirs": ebs_dirs,
+    }
+    error_info = {"node_type": node["nodeType"], "name": node["nodeName"]}
+    if node["nodeType"] == "ComputeNode":
+        cfnconfig.update(cfn_head_node=head["nodeName"], cfn_head_node_private_ip=head["privateIpAddress"],
+                         cfn_scheduler_queue_name=node["queueName"])
+        dna.update(scheduler_queue_name=node["queueName"], scheduler_compute_resource_name=node["computeResource"])
+        error_info.update(queue_name=node["queueName"], compute_resource=node["computeResource"],
+                          node_spec="static" if node.get("static") else "dynamic", instance_type=node["instanceType"])
+    elif node["nodeType"] == "LoginNode":
+        dna["pool_name"] = node["poolName"]
+        error_info["pool_name"] = node["poolName"]
+    return {"cfnconfig": cfnconfig, "dna": dna, "error_info": error_info,
+            "slurm_nodename": node["nodeName"] if node["nodeType"] == "ComputeNode" else None}
 
 
 def _sshd_files(cluster_dir: Path, node: dict) -> list[dict]:

@@ -198,17 +198,24 @@ class Service:
             self.store.save(record)
         return self.describe_compute_fleet(name)
 
-    def ssh_target(self, name: str) -> dict:
+    def ssh_target(self, name: str, login_pool: str | None = None) -> dict:
         record = self.record(name)
         head = record.get("instances", {}).get(pipeline.HEAD_NODE_NAME)
         if not head or head.get("state") != "running":
             raise ClusterError(f"the head node of cluster '{name}' is not running (cluster status {record['status']})")
-        return {
+        target = {
             "user": (record.get("defaultUser") or {}).get("name"),
             "address": head["privateIpAddress"],
             "keyName": record.get("keyName"),
             "knownHosts": str(self.store.cluster_dir(name) / "ssh" / "known_hosts"),
         }
+        if login_pool is not None:
+            listen = (record.get("loginLoadBalancer") or {}).get("listen", {})
+            if login_pool not in listen:
+                pools = ", ".join(sorted(listen)) or "none"
+                raise NotFoundError(f"cluster '{name}' has no login pool '{login_pool}' (its pools: {pools})")
+            target.update(address=listen[login_pool]["address"], port=listen[login_pool]["port"])
+        return target
 
     def record(self, name: str) -> dict:
         record = self.store.load(name)

@@ -1,0 +1,229 @@
+"""The node agent: ParallelCluster's bootstrap phases for a node's role, in order, each reading state before it acts.
+
+Phases (ParallelCluster's init / preinstall / config / postinstall / finalize): base setup (accounts, directories,
+files, cfnconfig, dna.json), OnNodeStart scripts, storage and scheduler configuration (mounts, munge, the daemons
+of the configure phase), OnNodeConfigured scripts, finalize (slurmd on compute nodes, the cluster manager on the
+head node). Running the agent again on a configured node changes nothing: files are rewritten only when they
+differ, mounts and running services are left alone and custom actions run once per node.
+
+Usage inside a running node: python -m paracluster.node.agent   (prints what each phase found or did)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import sys
+
+from paracluster.node import actions
+
+NODE_DIR = "/run/paracluster/node"  # the node's host directory, seen from inside
+MARKS = "/var/lib/paracluster/bootstrap"  # one file per custom action event that ran to the end
+CFNCONFIG = "/etc/parallelcluster/cfnconfig"
+
+
+class BootstrapFailed(Exception):
+    """A phase failed; str() is the reason the host shows (describe output, Slurm node reason)."""
+
+
+class Agent:
+    """One bootstrap run: the spec, a way to start services, and the log every phase writes to."""
+
+    def __init__(self, spec: dict, services, log):
+        self.spec = spec
+        self.services = services  # has ensure(service) -> bool (True when it had to start it)
+        self.log = log
+        self.changes: list[str] = []
+
+    def note(self, change: str) -> None:
+        self.changes.append(change)
+        self.log.write(f"  {change}\n")
+        self.log.flush()
+
+
+def _write_if_changed(agent: Agent, path: str, content: str, mode: int = 0o644, owner: str | None = None) -> None:
+    try:
+        with open(path) as current:
+            same = current.read() == content
+    except OSError:
+        same = False
+    if not same:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as out:
+            out.write(content)
+        agent.note(f"wrote {path}")
+    if os.stat(path).st_mode & 0o7777 != mode:
+        os.chmod(path, mode)
+    _chown(path, owner)
+
+
+def _chown(path: str, owner: str | None) -> None:
+    if owner:
+        entry = pwd.getpwnam(owner)
+        if (os.stat(path).st_uid, os.stat(path).st_gid) != (entry.pw_uid, entry.pw_gid):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def base_setup(agent: Agent) -> None:
+    """Accounts, directories and files of the node; cfnconfig and dna.json for custom action scripts."""
+    spec = agent.spec
+    for database, lines in spec.get("accounts", {}).items():
+        path = f"/etc/{database}"
+        with open(path) as current:
+            known = {line.split(":", 1)[0] for line in current if line.strip()}
+        new = [line for line in lines if line.split(":", 1)[0] not in known]
+        if new:
+            with open(path, "a") as out:
+                out.write("".join(f"{line}\n" for line in new))
+            agent.note(f"added {len(new)} entries to {path}")
+    for entry in spec.get("dirs", []):
+        if not os.path.isdir(entry["path"]):
+            os.makedirs(entry["path"])
+            agent.note(f"created {entry['path']}")
+        os.chmod(entry["path"], entry.get("mode", 0o755))
+        _chown(entry["path"], entry.get("owner"))
+    for entry in spec.get("files", []):
+        _write_if_changed(agent, entry["path"], entry["content"], entry.get("mode", 0o644), entry.get("owner"))
+    environment = spec.get("environment", {})
+    if environment:
+        lines = [f"{key}={_shell_quote(value)}" for key, value in environment.get("cfnconfig", {}).items()]
+        _write_if_changed(agent, CFNCONFIG, "\n".join(lines) + "\n")
+        link = "/opt/parallelcluster/cfnconfig"
+        if not os.path.islink(link):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(CFNCONFIG, link)
+        _write_if_changed(agent, "/etc/chef/dna.json", json.dumps({"cluster": environment.get("dna", {})}, indent=2)
+                          + "\n")
+        if environment.get("slurm_nodename"):
+            _write_if_changed(agent, "/etc/parallelcluster/slurm_plugin/slurm_nodename",
+                              environment["slurm_nodename"] + "\n")
+
+
+def _shell_quote(value) -> str:
+    if isinstance(value, list):
+        return actions.bash_array([str(item) for item in value])
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def _run_custom_actions(agent: Agent, event: str) -> None:
+    mark = os.path.join(MARKS, event)
+    if not agent.spec.get("actions", {}).get(event):
+        return
+    if os.path.exists(mark):
+        return  # custom actions run once per node, at its bootstrap
+    environment = agent.spec.get("environment", {})
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+           "HOME": "/root", "USER": "root", "LOGNAME": "root"}
+    try:
+        count = actions.run_event(agent.spec["actions"], event, base_env=env, log=agent.log,
+                                  error_info=environment.get("error_info", {"node_type": agent.spec.get("role")}))
+    except actions.ActionFailed as err:
+        raise BootstrapFailed(f"{event} failed: {err}") from None
+    os.makedirs(MARKS, exist_ok=True)
+    with open(mark, "w") as out:
+        out.write(f"{count} scripts ran\n")
+    agent.note(f"ran {count} {event} script(s)")
+
+
+def on_node_start(agent: Agent) -> None:
+    _run_custom_actions(agent, "OnNodeStart")
+
+
+def configure(agent: Agent) -> None:
+    """Storage mounts, then the daemons of the configure phase (munge, slurmctld and sshd on the head node)."""
+    for hook in agent.spec.get("configure_hooks", []):
+        _run_hook(agent, hook)
+    _start_phase(agent, "configure")
+
+
+def on_node_configured(agent: Agent) -> None:
+    _run_custom_actions(agent, "OnNodeConfigured")
+
+
+def finalize(agent: Agent) -> None:
+    """The daemons of the finalize phase: slurmd on compute nodes, the cluster manager on the head node."""
+    _start_phase(agent, "finalize")
+
+
+def _start_phase(agent: Agent, phase: str) -> None:
+    for service in agent.spec.get("services", []):
+        if service.get("phase", "configure") == phase and agent.services.ensure(service):
+            agent.note(f"started {service['name']}")
+
+
+def _run_hook(agent: Agent, hook: str) -> None:
+    """Configure-phase hooks (storage, instance store) live in their own node modules: `module:function`."""
+    import importlib
+
+    module, _, function = hook.partition(":")
+    changed = getattr(importlib.import_module(module), function)(agent.spec, agent.log)
+    if changed:
+        agent.note(f"{function}: {changed}")
+
+
+# The bootstrap sequence, in ParallelCluster's order.
+PHASES = [
+    ("base setup", base_setup),
+    ("OnNodeStart", on_node_start),
+    ("configure storage and scheduler", configure),
+    ("OnNodeConfigured", on_node_configured),
+    ("finalize", finalize),
+]
+
+
+def bootstrap(agent: Agent, on_phase=None) -> list[tuple[str, list[str]]]:
+    """Run the phases in order; return each phase's changes; raise BootstrapFailed naming the phase that failed."""
+    done = []
+    for name, phase in PHASES:
+        if on_phase:
+            on_phase(name)
+        agent.log.write(f"phase {name}\n")
+        agent.log.flush()
+        agent.changes = []
+        try:
+            phase(agent)
+        except BootstrapFailed:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure fails the bootstrap with the phase named
+            raise BootstrapFailed(f"{name} failed: {type(err).__name__}: {err}") from err
+        done.append((name, agent.changes))
+    return done
+
+
+class RunningServices:
+    """Services as seen from a second agent run: the ones PID 1 reports alive are left alone."""
+
+    def __init__(self, status: dict, start):
+        self.pids = status.get("services", {})
+        self.start = start
+
+    def ensure(self, service: dict) -> bool:
+        pid = self.pids.get(service["name"])
+        if pid and os.path.exists(f"/proc/{pid}"):
+            return False
+        self.start(service)
+        return True
+
+
+def main() -> None:
+    from paracluster.node.init import start_service
+
+    with open(os.path.join(NODE_DIR, "spec.json")) as source:
+        spec = json.load(source)
+    with open(os.path.join(NODE_DIR, "status.json")) as source:
+        status = json.load(source)
+    with open(os.path.join(NODE_DIR, "logs", "bootstrap.log"), "a") as log:
+        agent = Agent(spec, RunningServices(status, lambda service: start_service(service)), log)
+        try:
+            phases = bootstrap(agent)
+        except BootstrapFailed as err:
+            print(f"bootstrap failed: {err}", file=sys.stderr)
+            raise SystemExit(1) from None
+    for name, changes in phases:
+        print(f"{name}: {'; '.join(changes) if changes else 'nothing to do'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The login nodes' load balancer on the local provider: one HAProxy per cluster, a TCP frontend per login pool.
+
+ParallelCluster puts a Network Load Balancer (TCP 22, health-checked) in front of each login pool; locally HAProxy
+listens on the host's address of the cluster bridge, one port per pool, and checks each login node's sshd. The
+process belongs to the host service (found again by PID and config path after a restart) and goes with the cluster.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from paracluster.errors import ClusterError
+
+FIRST_PORT = 2222  # port 22 of the host address is tried first; sshd on 0.0.0.0 usually has it
+CHECK_INTERVAL_MS = 1000
+
+
+def render_config(pools: dict[str, list[tuple[str, str]]], listen: dict[str, tuple[str, int]], run_dir: Path) -> str:
+    """HAProxy's configuration: {pool: [(node name, address)]}, {pool: (address, port)} -> text. Pure."""
+    lines = [
+        "# Written by ParaCluster: the login pools' load balancer (ParallelCluster's Network Load Balancer).",
+        "global",
+        "    maxconn 1024",
+        f"    stats socket {run_dir}/haproxy.sock mode 600 level admin",
+        "defaults",
+        "    mode tcp",
+        "    timeout connect 5s",
+        "    timeout client 12h",
+        "    timeout server 12h",
+    ]
+    for pool, nodes in pools.items():
+        address, port = listen[pool]
+        lines += ["", f"frontend login-{pool}", f"    bind {address}:{port}", f"    default_backend login-{pool}",
+                  "", f"backend login-{pool}", "    balance roundrobin"]
+        lines += [f"    server {name} {ip}:22 check inter {CHECK_INTERVAL_MS} fall 2 rise 1" for name, ip in nodes]
+    return "\n".join(lines) + "\n"
+
+
+def _free_port(address: str, taken: set[int]) -> int:
+    for port in [22, *range(FIRST_PORT, FIRST_PORT + 200)]:
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, port))
+            except OSError:
+                continue
+            return port
+    raise ClusterError(f"failed to find a free port on {address} for a login pool's load balancer")
+
+
+def _alive(pid: int | None, config_path: Path) -> bool:
+    if not pid:
+        return False
+    try:
+        return str(config_path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
+    """Start (or keep) the cluster's HAProxy for its login pools; record and return {pool: {address, port}}."""
+    pools: dict[str, list[tuple[str, str]]] = {}
+    for node in record["instances"].values():
+        if node["nodeType"] == "LoginNode":
+            pools.setdefault(node["poolName"], []).append((node["nodeName"], node["privateIpAddress"]))
+    if not pools:
+        return None
+    balancer = record.setdefault("loginLoadBalancer", {"pid": None, "listen": {}})
+    run_dir = cluster_dir / "loadbalancer"
+    run_dir.mkdir(mode=0o700, exist_ok=True)
+    config_path = run_dir / "haproxy.cfg"
+    taken = {entry["port"] for entry in balancer["listen"].values()}
+    for pool in pools:
+        if pool not in balancer["listen"]:
+            port = _free_port(gateway, taken)
+            taken.add(port)
+            balancer["listen"][pool] = {"address": gateway, "port": port}
+    listen = {pool: (entry["address"], entry["port"]) for pool, entry in balancer["listen"].items()}
+    text = render_config(pools, listen, run_dir)
+    if _alive(balancer["pid"], config_path) and config_path.exists() and config_path.read_text() == text:
+        return balancer["listen"]
+    stop(record, cluster_dir)
+    config_path.write_text(text)
+    check = subprocess.run(["haproxy", "-c", "-q", "-f", str(config_path)], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise ClusterError(f"failed to configure the login load balancer: {check.stderr.strip()[-300:]}")
+    with open(run_dir / "haproxy.log", "ab") as log:
+        proc = subprocess.Popen(["haproxy", "-db", "-f", str(config_path)], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log, start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 5
+    while not (run_dir / "haproxy.sock").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = (run_dir / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
+            raise ClusterError(f"failed to start the login load balancer: {' / '.join(tail) or 'no output'}")
+        time.sleep(0.02)
+    balancer["pid"] = proc.pid
+    return balancer["listen"]
+
+
+def stop(record: dict, cluster_dir: Path) -> None:
+    """Stop the cluster's HAProxy (by its recorded PID, if it is still ours)."""
+    balancer = record.get("loginLoadBalancer") or {}
+    config_path = cluster_dir / "loadbalancer" / "haproxy.cfg"
+    pid = balancer.get("pid")
+    if _alive(pid, config_path):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while _alive(pid, config_path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _alive(pid, config_path):
+            os.kill(pid, signal.SIGKILL)
+    (cluster_dir / "loadbalancer" / "haproxy.sock").unlink(missing_ok=True)
+    if balancer:
+        balancer["pid"] = None
+
+
+def health(cluster_dir: Path) -> dict[str, dict[str, int]]:
+    """{pool: {"healthy": n, "unhealthy": m}} from HAProxy's own checks (its stats socket); {} if it is not up."""
+    path = cluster_dir / "loadbalancer" / "haproxy.sock"
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(2)
+            conn.connect(str(path))
+            conn.sendall(b"show stat\n")
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+    except OSError:
+        return {}
+    counts: dict[str, dict[str, int]] = {}
+    for row in csv.DictReader(io.StringIO(data.decode().lstrip("# "))):
+        proxy, server = row.get("pxname", ""), row.get("svname", "")
+        if proxy.startswith("login-") and server not in ("FRONTEND", "BACKEND"):
+            entry = counts.setdefault(proxy[len("login-"):], {"healthy": 0, "unhealthy": 0})
+            entry["healthy" if row.get("status", "").startswith("UP") else "unhealthy"] += 1
+    return counts
