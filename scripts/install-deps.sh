@@ -14,6 +14,7 @@ PACKAGES=(
     openmpi-bin libopenmpi-dev                  # MPI in the nodes (Debian's OpenMPI has PMIx: srun --mpi=pmix)
     openssh-server openssh-client               # sshd on head nodes, ssh for `paracluster ssh`
     iproute2 util-linux procps                  # ip (bridges, veths, netns), nsenter, ps
+    haproxy                                     # the login pools' load balancer
 )
 
 missing=()

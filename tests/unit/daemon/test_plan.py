@@ -346,3 +346,41 @@ def test_instance_with_failed_bootstrap_counts_at_once():
     assert any(isinstance(a, Terminate) and a.instance_ids == ("i-1",) for a in result.actions)
     assert any(isinstance(a, SetNodeState) and a.state == "power_down_force" for a in result.actions)
     assert result.memory.failure_count("q") == 1 or "SetFleetStatus" in kinds
+
+
+FAILED_SCRIPT = "OnNodeConfigured failed: failed to run OnNodeConfigured script s3://b/f.sh: exited with code 3"
+
+
+def test_failed_bootstraps_give_slurm_their_reason():
+    lines = [line("q1-dy-cr1-1", "ALLOCATED+CLOUD+POWERING_UP"), line("q1-st-cr1-1", "IDLE+CLOUD")]
+    failed = [dict(instance("i-1", "q1-dy-cr1-1", state="failed"), reason=FAILED_SCRIPT),
+              dict(instance("i-2", "q1-st-cr1-1", state="failed"), reason=FAILED_SCRIPT + "\nsecond line")]
+    result = plan(observe(lines, failed), Memory(), SETTINGS)
+    reason = f"Bootstrap failure: {FAILED_SCRIPT}"
+    assert result.actions == (
+        Terminate(("i-1",), "unhealthy dynamic node"),
+        SetNodeState(("q1-dy-cr1-1",), "power_down_force", reason),
+        SetNodeState(("q1-st-cr1-1",), "down", reason + " second line"),
+        Terminate(("i-2",), "unhealthy static node"),
+        LaunchStatic(("q1-st-cr1-1",)),
+    )
+    assert result.memory.bootstrap_failures == {"q1": {"cr1": 1}}
+
+
+def test_keep_failed_nodes_leaves_them_down_and_unreplaced():
+    settings = PlanSettings(orphan_timeout=300, insufficient_capacity_timeout=600, protected_failure_count=3,
+                            node_replacement_timeout=1800, keep_failed_nodes=True)
+    lines = [line("q1-st-cr1-1", "IDLE+CLOUD"), line("q1-dy-cr1-1", "DOWN+CLOUD", f"Bootstrap failure: {FAILED_SCRIPT}")]
+    failed = [dict(instance("i-1", "q1-st-cr1-1", state="failed"), reason=FAILED_SCRIPT),
+              dict(instance("i-2", "q1-dy-cr1-1", state="failed"), reason=FAILED_SCRIPT)]
+    result = plan(observe(lines, failed), Memory(), settings)
+    # The static one is set DOWN once; the dynamic one already is: nothing is terminated or launched.
+    assert result.actions == (SetNodeState(("q1-st-cr1-1",), "down", f"Bootstrap failure: {FAILED_SCRIPT}"),)
+
+
+def test_bootstrap_reason_is_one_bounded_line():
+    from paracluster.daemon.plan import BOOTSTRAP_REASON_LENGTH, bootstrap_reason
+
+    assert bootstrap_reason([{"reason": "a\n b\tc"}]) == "Bootstrap failure: a b c"
+    assert bootstrap_reason([{}]) == "Bootstrap failure: unknown"
+    assert len(bootstrap_reason([{"reason": "x" * 1000}])) == BOOTSTRAP_REASON_LENGTH

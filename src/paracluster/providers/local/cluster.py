@@ -112,7 +112,12 @@ def mount_overlay_tmpfs(ctx: Creation) -> None:
 def create_bridge(ctx: Creation) -> None:
     import ipaddress
 
-    network.create_bridge(ctx.record["netIndex"], ipaddress.ip_network(ctx.record["subnet"]))
+    network.create_bridge(ctx.record["netIndex"], ipaddress.ip_network(ctx.record["subnet"]),
+                          bridge_owner(ctx.store, ctx.record))
+
+
+def bridge_owner(store: StateStore, record: dict) -> str:
+    return f"paracluster {record['name']} {store.cluster_dir(record['name'])}"
 
 
 def start_head_node(ctx: Creation) -> None:
@@ -279,7 +284,7 @@ def teardown(record: dict, store: StateStore) -> None:
     if record.get("netIndex") is not None:
         for node in nodes:
             instances.remove_network(record, node)
-        network.delete_bridge(record["netIndex"])
+        network.delete_bridge(record["netIndex"], bridge_owner(store, record))
     ovl = cluster_dir / "ovl"
     if os.path.ismount(ovl):
         subprocess.run(["umount", "-l", str(ovl)], capture_output=True)

@@ -71,20 +71,35 @@ def link_exists(name: str) -> bool:
     return Path("/sys/class/net", name).exists()
 
 
-def create_bridge(index: int, subnet: ipaddress.IPv4Network) -> None:
-    """Create the cluster bridge with the host's address on it (the first of the subnet); no-op if it exists."""
+def _alias(name: str) -> str:
+    try:
+        return Path("/sys/class/net", name, "ifalias").read_text().strip()
+    except OSError:
+        return ""
+
+
+def create_bridge(index: int, subnet: ipaddress.IPv4Network, owner: str) -> None:
+    """Create the cluster bridge with the host's address on it (the first of the subnet); no-op if it exists.
+
+    `owner` (state directory and cluster) goes into the link's alias: host services with other state directories
+    number their bridges alike, and one must never take or delete another's.
+    """
     name = bridge_name(index)
     if not link_exists(name):
         run(["ip", "link", "add", name, "type", "bridge"])
+        run(["ip", "link", "set", name, "alias", owner])
+    elif _alias(name) != owner:
+        raise ClusterError(f"failed to create bridge {name}: it belongs to {_alias(name) or 'someone else'}; "
+                           "create the cluster again to get another network")
     gateway = f"{subnet.network_address + 1}/{subnet.prefixlen}"
     if gateway not in run(["ip", "-4", "-o", "addr", "show", "dev", name]).stdout:
         run(["ip", "addr", "add", gateway, "dev", name])
     run(["ip", "link", "set", name, "up"])
 
 
-def delete_bridge(index: int) -> None:
+def delete_bridge(index: int, owner: str) -> None:
     name = bridge_name(index)
-    if link_exists(name):
+    if link_exists(name) and _alias(name) == owner:
         run(["ip", "link", "del", name])
 
 
@@ -106,13 +121,12 @@ def create_node_network(cluster: str, node: str, index: int, node_index: int, ad
 
 
 def delete_node_network(cluster: str, node: str, index: int, node_index: int) -> None:
-    """Remove the node's namespace (its end of the veth goes with it) and the host end if it is left."""
+    """Remove the node's namespace (both ends of its veth go with it)."""
+    # The host end of the veth goes with the namespace; a link of that name without our namespace is another
+    # state directory's (they number their links alike), so it is left alone.
     namespace = netns_name(cluster, node)
     if (NETNS_DIR / namespace).exists():
         run(["ip", "netns", "del", namespace], check=False)
-    veth = veth_name(index, node_index)
-    if link_exists(veth):
-        run(["ip", "link", "del", veth], check=False)
 
 
 def node_address(subnet: ipaddress.IPv4Network, node_index: int) -> str:
