@@ -340,3 +340,47 @@ def test_https_script_is_fetched_by_the_host(https_server, tmp_path):
             runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
         stop_service(state_dir)
         subprocess.run(["rm", "-rf", str(state_dir)])
+
+
+def test_keep_failed_nodes_keeps_a_failed_node_for_debugging(scripts, tmp_path):
+    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
+    runner = Cli(state_dir, tmp_path)
+    runner.env["PARACLUSTER_KEEP_FAILED_NODES"] = "true"
+    try:
+        for name in ("mark.sh", "fail.sh"):
+            runner.run("s3", "cp", str(scripts / name), f"s3://boot-scripts/{name}")
+        config = HEADER + textwrap.dedent("""\
+        Scheduling:
+          Scheduler: slurm
+          SlurmQueues:
+            - Name: bad
+              CustomActions:
+                OnNodeConfigured:
+                  Script: s3://boot-scripts/fail.sh
+              ComputeResources:
+                - Name: c5
+                  InstanceType: c5.large
+                  MinCount: 0
+                  MaxCount: 1
+              Networking:
+                SubnetIds: [subnet-0123456789abcdef0]
+        """)
+        assert runner.create("boot-keep", config)["clusterStatus"] == "CREATE_COMPLETE"
+        runner.ssh("boot-keep", "sbatch -t 1 -p bad --wrap hostname")
+
+        def down_with_reason():
+            out = runner.ssh("boot-keep", "sinfo -h -N -p bad -o '%T|%E'").stdout.strip()
+            return out if out.startswith("down") and "fail.sh" in out else None
+
+        wait_for(down_with_reason, what="the failed node DOWN with its reason")
+        time.sleep(3)  # a few cluster manager loops: the node must stay
+        assert down_with_reason()
+        pid = _node_pid(runner, "boot-keep", "bad-dy-c5-1")
+        assert pid and Path(f"/proc/{pid}").exists()
+        event = json.loads(_exec(pid, ["cat", "/var/log/parallelcluster/bootstrap_error_msg"]).stdout)
+        assert event["event-type"] == "custom-action-error" and event["detail"]["error"]["exit_code"] == 3
+    finally:
+        for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
+            runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
+        stop_service(state_dir)
+        subprocess.run(["rm", "-rf", str(state_dir)])
