@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from paracluster.node.ephemeral import setup_ephemeral
+from paracluster.node.mounts import mount_shared_storage, stage as stage_storage
 from paracluster.node.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -103,6 +105,7 @@ class Node:
             mount(bind["source"], target, None, MS_BIND | MS_REC)
             if bind.get("readonly"):
                 mount(bind["source"], target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        stage_storage(spec, root)  # storage sources are host paths: staged before the pivot hides them
         os.chdir(root)
         os.makedirs(".oldroot", exist_ok=True)
         pivot_root(".", ".oldroot")
@@ -239,6 +242,8 @@ def main() -> None:
     try:
         node.build_root()
         node.write_status()
+        mount_shared_storage(spec)  # storage phase: shared storage, then the instance store
+        setup_ephemeral(spec)
         node.write_files()
         if spec.get("inject_failure"):
             raise RuntimeError(spec["inject_failure"])
