@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from paracluster.errors import ClusterError, NotFoundError
+from paracluster.errors import ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import buckets
 from paracluster.providers.local.storage_registry import Registry
 
@@ -80,7 +80,10 @@ def check_existing(config, state_dir: Path) -> None:
     registry = Registry(state_dir)
     for entry in plan_storage(config):
         if entry["existingId"]:
-            registry.require(entry["existingId"], tuple(entry["kinds"]), entry["where"])
+            found = registry.require(entry["existingId"], tuple(entry["kinds"]), entry["where"])
+            if found["type"] == "Ebs" and found.get("attachments"):
+                raise ConflictError(f"{entry['where']}: volume {found['id']} is in use by cluster "
+                                    f"{found['attachments'][0]}; an EBS volume attaches to one cluster at a time")
         elif entry.get("snapshotId"):
             registry.require(entry["snapshotId"], ("Snapshot",), entry["where"].rsplit("/", 1)[0] + "/SnapshotId")
         for transfer in entry.get("imports", []):
