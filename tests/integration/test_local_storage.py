@@ -293,3 +293,26 @@ def test_unknown_storage_id_is_one_sentence(cli):
         "SharedStorage[0]/EfsSettings/FileSystemId: Efs storage fs-0123456789abcdef0 does not exist on the local "
         "provider; create one with `paracluster storage create-file-system --type Efs` or see "
         "`paracluster storage list`")
+
+
+def test_dynamic_node_gets_fresh_disks_and_loses_them_when_powered_down(cli):
+    """A dynamic c5d node mounts /scratch when Slurm resumes it; its disks go when it is powered down."""
+    import time
+
+    cluster = "stor-dyn"
+    text = _config("", "c5d.24xlarge").replace("MinCount: 1", "MinCount: 0").replace("SharedStorage:\n", "")
+    assert cli.create(cluster, text)["clusterStatus"] == "CREATE_COMPLETE"
+    node = "q-dy-c-1"
+    result = cli.ssh(cluster, "srun -N1 -t 1 sh -c 'touch /scratch/x && findmnt -n -o FSTYPE /scratch'", timeout=90)
+    assert result.stdout.strip() == "btrfs", result.stderr
+    disks = cli.state_dir / "clusters" / cluster / "ephemeral" / node
+    assert len(list(disks.glob("pcl-disk*.img"))) == 4
+    down = _node_exec(cli, cluster, "head", ["scontrol", "update", f"nodename={node}", "state=power_down_force"])
+    assert down.returncode == 0, down.stderr
+    deadline = time.monotonic() + 30
+    while disks.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not disks.exists()
+    assert not [line for line in residue(cli.state_dir, cluster)["loop devices"] if f"/ephemeral/{node}/" in line]
+    cli.json("delete-cluster", "-n", cluster, "--wait")
+    _no_residue(cli, cluster)
