@@ -212,13 +212,22 @@ def attach_loops(images: list[Path]) -> list[str]:
     return devices
 
 
-def detach_loops(images: list[Path]) -> None:
-    """Detach every loop device backed by these images; forget btrfs's record of them."""
+def detach_loops(images: list[Path], timeout: float = 5.0) -> None:
+    """Detach every loop device backed by these images; forget btrfs's record of them.
+
+    A device still held by a filesystem whose last mount namespace is going away is only marked for release by
+    `losetup -d`; wait until it is gone, so that the image is complete before it is copied or removed.
+    """
+    import time
+
     for image in images:
         out = subprocess.run(["losetup", "-j", str(image), "-O", "NAME", "-n"], capture_output=True, text=True).stdout
         for device in out.split():
             subprocess.run(["btrfs", "device", "scan", "--forget", device], capture_output=True)
             subprocess.run(["losetup", "-d", device], capture_output=True)
+    deadline = time.monotonic() + timeout
+    while any(_loops_of([image]) for image in images) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _mount_volume(registry: Registry, entry: dict, mount_point: Path) -> Path:
