@@ -52,6 +52,9 @@ SETTINGS: dict[str, Setting] = {
     "local.protected_failure_count": Setting(
         int, 10, "bootstrap failures in a queue before it enters protected mode (ParallelCluster: 10)"
     ),
+    "local.instance_store_max_gib": Setting(
+        float, 4.0, "GiB of instance store disks per local node at most; the catalog's disk sizes are scaled down to it"
+    ),
     # Capacity model and fault injection of the local provider (for tests and demos).
     "local.capacity": Setting(dict, {}, "instance type -> the most instances of it that can run at once"),
     "local.inject_launch_failures": Setting(

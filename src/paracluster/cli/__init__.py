@@ -29,6 +29,7 @@ COMMANDS = {
     "describe-key-pairs": ("key_pairs", "List the local key pairs."),
     "delete-key-pair": ("key_pairs", "Delete a local key pair."),
     "s3": ("s3", "Copy files to and from the local provider's buckets (s3:// URLs): cp, ls, rm."),
+    "storage": ("storage", "Create, list and delete the local provider's file systems, volumes and snapshots."),
     "build-image": ("build_image", "Build a custom image from an image configuration file."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
     "version": ("version", "Print the ParaCluster version."),

@@ -66,8 +66,13 @@ def _chown(path: str, owner: str | None) -> None:
 
 
 def base_setup(agent: Agent) -> None:
-    """Accounts, directories and files of the node; cfnconfig and dna.json for custom action scripts."""
+    """/home when it is user storage, accounts, directories and files; cfnconfig and dna.json for custom action
+    scripts."""
+    from paracluster.node.mounts import mount_shared_storage
+
     spec = agent.spec
+    for mounted in mount_shared_storage(spec, home=True):
+        agent.note(f"mounted {mounted}")
     for database, lines in spec.get("accounts", {}).items():
         path = f"/etc/{database}"
         with open(path) as current:
@@ -132,9 +137,16 @@ def on_node_start(agent: Agent) -> None:
 
 
 def configure(agent: Agent) -> None:
-    """Storage mounts, then the daemons of the configure phase (munge, slurmctld and sshd on the head node)."""
-    for hook in agent.spec.get("configure_hooks", []):
-        _run_hook(agent, hook)
+    """Shared storage, the instance store, then the daemons of the configure phase (munge; slurmctld and sshd on the
+    head node)."""
+    from paracluster.node.ephemeral import setup_ephemeral
+    from paracluster.node.mounts import mount_shared_storage
+
+    for mounted in mount_shared_storage(agent.spec):
+        agent.note(f"mounted {mounted}")
+    method = setup_ephemeral(agent.spec)
+    if method not in (None, "mounted"):
+        agent.note(f"instance store striped with {method} at {agent.spec['ephemeral']['mount_dir']}")
     _start_phase(agent, "configure")
 
 
@@ -151,16 +163,6 @@ def _start_phase(agent: Agent, phase: str) -> None:
     for service in agent.spec.get("services", []):
         if service.get("phase", "configure") == phase and agent.services.ensure(service):
             agent.note(f"started {service['name']}")
-
-
-def _run_hook(agent: Agent, hook: str) -> None:
-    """Configure-phase hooks (storage, instance store) live in their own node modules: `module:function`."""
-    import importlib
-
-    module, _, function = hook.partition(":")
-    changed = getattr(importlib.import_module(module), function)(agent.spec, agent.log)
-    if changed:
-        agent.note(f"{function}: {changed}")
 
 
 # The bootstrap sequence, in ParallelCluster's order.

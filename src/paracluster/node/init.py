@@ -21,6 +21,7 @@ import sys
 import time
 
 from paracluster.node.agent import Agent, BootstrapFailed, bootstrap
+from paracluster.node.mounts import stage as stage_storage
 from paracluster.node.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -111,6 +112,7 @@ class Node:
             mount(bind["source"], target, None, MS_BIND | MS_REC)
             if bind.get("readonly"):
                 mount(bind["source"], target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        stage_storage(spec, root)  # storage sources are host paths: staged before the pivot hides them
         os.chdir(root)
         os.makedirs(".oldroot", exist_ok=True)
         pivot_root(".", ".oldroot")

@@ -22,6 +22,9 @@ class LocalProvider:
                 "Scheduling/Scheduler: awsbatch clusters run on AWS Batch, which the local provider does not have; "
                 "use Scheduler: slurm or --provider aws"
             )
+        from paracluster.providers.local.storage import check_existing
+
+        check_existing(config, self.settings.state_path)
 
     def create_cluster(self, name: str, config_text: str, region: str | None, rollback_on_failure: bool) -> dict:
         return self.client.call("create_cluster", name=name, config_text=config_text, region=region,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import instances, loadbalancer, network
+from paracluster.providers.local import instances, instancestore, loadbalancer, network, storage
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -144,7 +144,9 @@ def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) 
     else:
         instances.stop_node(None, node_dir)  # a boot cut short must not share the overlay directories
         netns = instances.start_network(ctx.record, node)
+        instancestore.release(ctx.dir, node["nodeName"])  # a new instance starts with blank local disks
         spec = build_node_spec(ctx.record, ctx.config, node, ctx.dir, ctx.settings)
+        spec["ephemeral"] = instancestore.attach(ctx, node)
         if ctx.faults is not None and ctx.faults.bootstrap_failure(node["instanceType"]):
             spec["inject_failure"] = "injected bootstrap failure (setting local.inject_bootstrap_failures)"
         node.update(
@@ -225,6 +227,7 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
 CREATE_STEPS = [
     ("allocate the cluster network", allocate_network),
     ("prepare shared directories, keys and Slurm configuration", prepare_shared),
+    ("create or attach the shared storage", storage.attach_shared_storage),
     ("mount the nodes' root layers", mount_overlay_tmpfs),
     ("create the cluster bridge", create_bridge),
     ("start the head node and run its bootstrap", start_head_node),
@@ -285,6 +288,8 @@ def teardown(record: dict, store: StateStore) -> None:
         for node in nodes:
             instances.remove_network(record, node)
         network.delete_bridge(record["netIndex"], bridge_owner(store, record))
+    instancestore.release_all(cluster_dir)
+    storage.release_shared_storage(record, store.root, cluster_dir)
     ovl = cluster_dir / "ovl"
     if os.path.ismount(ovl):
         subprocess.run(["umount", "-l", str(ovl)], capture_output=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from paracluster import rpc
 from paracluster.errors import ClusterError
-from paracluster.providers.local import instances
+from paracluster.providers.local import instances, instancestore
 from paracluster.providers.local.state import now
 
 LOG = logging.getLogger("paracluster.local")
@@ -185,6 +185,7 @@ class LocalFleet:
             instances.stop_nodes([(n.get("pid"), store.node_dir(self.name, n["nodeName"])) for n in to_stop])
             for node in to_stop:
                 instances.remove_network(record, node)
+                instancestore.release(store.cluster_dir(self.name), node["nodeName"])
                 terminated.append(node["instanceId"])
                 node.update(state="stopped", instanceId=None, pid=None, launchTime=None)
             self.service.store.save(record)

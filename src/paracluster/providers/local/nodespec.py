@@ -203,8 +203,13 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
     name = node["nodeName"]
     ovl = cluster_dir / "ovl" / name
     shared = shared_dirs(cluster_dir)
+    from paracluster.providers.local.storage import node_mounts
+
+    storage = node_mounts(record)
+    # /home as user shared storage replaces the cluster's shared home.
+    claimed = {item["target"].rstrip("/") for item in storage}
     binds = [{"source": str(source), "target": target}
-             for target, source in node_shared_dirs(cluster_dir, node["nodeType"]).items()]
+             for target, source in node_shared_dirs(cluster_dir, node["nodeType"]).items() if target not in claimed]
     binds += [
         {"source": str(shared["/opt/slurm"] / "etc"), "target": "/etc/slurm", "readonly": True},
         {"source": str(cluster_dir / "munge"), "target": "/etc/munge", "readonly": True},
@@ -266,6 +271,8 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
         "environment": node_environment(record, config, node, settings),
         "actions": actions.resolve(config, node, settings.state_path, cluster_dir, node_dir),
         "keep_failed": bool(settings["keep_failed_nodes"]),
+        "node_type": node["nodeType"],
+        "storage": storage,
     }
 
 

@@ -6,6 +6,9 @@ Layout under the state directory:
   clusters/<name>/shared/            /home, /opt/slurm and /opt/parallelcluster/shared of the cluster
   clusters/<name>/nodes/<node>/      each node's spec, PID, status and service logs
   clusters/<name>/ovl/               a tmpfs with the nodes' overlay upper layers
+  clusters/<name>/storage/<item>/    mount points of its EBS volumes (loop-mounted)
+  clusters/<name>/ephemeral/<node>/  instance store disk images of its running nodes
+  storage/<id>/                      registered file systems, volumes and snapshots (storage_registry.py)
   keypairs/<name>.pem, .pub          key pairs
 """
 

@@ -1,0 +1,51 @@
+"""`paracluster storage ...`: make and remove the local provider's "existing" storage that configs name by id."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="storage_action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="List file systems, volumes, file caches and snapshots with their attachments.")
+    fs = actions.add_parser("create-file-system", help="Create an EFS or FSx for Lustre file system (FileSystemId).")
+    fs.add_argument("--type", required=True, choices=("Efs", "FsxLustre"), dest="storage_type")
+    fs.add_argument("--name", help="A name to recognize it by.")
+    volume = actions.add_parser("create-volume", help="Create an EBS volume or an FSx ONTAP/OpenZFS volume (VolumeId).")
+    volume.add_argument("--type", required=True, choices=("Ebs", "FsxOntap", "FsxOpenZfs"), dest="storage_type")
+    volume.add_argument("--size", type=int, default=1, help="Ebs: size in GiB (a sparse file; default 1).")
+    volume.add_argument("--name", help="A name to recognize it by.")
+    cache = actions.add_parser("create-file-cache", help="Create a File Cache (FileCacheId).")
+    cache.add_argument("--name", help="A name to recognize it by.")
+    delete = actions.add_parser("delete", help="Delete a file system, volume, file cache or snapshot no cluster uses.")
+    delete.add_argument("storage_id", metavar="ID")
+
+
+def _public(entry: dict) -> dict:
+    body = {"id": entry["id"], "type": entry["type"], "creationTime": entry["creationTime"],
+            "attachments": entry.get("attachments", [])}
+    for key in ("name", "size", "createdBy", "volumeId", "snapshotId"):
+        if entry.get(key) is not None:
+            body[key] = entry[key]
+    if entry.get("raidType") is not None:
+        body["raid"] = {"type": entry["raidType"], "numberOfVolumes": len(entry["images"])}
+    return body
+
+
+def run(args: argparse.Namespace) -> dict:
+    from paracluster.providers.local.storage_registry import Registry
+    from paracluster.settings import load_settings
+
+    registry = Registry(load_settings().state_path)
+    action = args.storage_action
+    if action == "list":
+        return {"storage": [_public(entry) for entry in registry.entries()]}
+    with registry.locked():
+        if action == "delete":
+            return {"deleted": _public(registry.delete(args.storage_id))}
+        if action == "create-volume" and args.storage_type == "Ebs":
+            entry = registry.create_volume(args.size, name=args.name)
+        else:
+            kind = "FileCache" if action == "create-file-cache" else args.storage_type
+            entry = registry.create_file_system(kind, name=args.name)
+    return {"created": _public(entry)}

@@ -1,0 +1,120 @@
+"""Planning local storage without creating any: SharedStorage items, existing ids, instance store sizes and method."""
+
+from __future__ import annotations
+
+import pytest
+
+from support import MINIMAL_CLUSTER
+from paracluster.config.load import load_config_text
+from paracluster.config.schema import CLUSTER
+from paracluster.errors import NotFoundError
+from paracluster.node.ephemeral import choose_method
+from paracluster.providers.local.instancestore import disk_sizes_mib, ephemeral_mount_dir
+from paracluster.providers.local.storage import check_existing, node_mounts, plan_storage
+from paracluster.providers.local.storage_registry import Registry
+
+STORAGE = """\
+SharedStorage:
+  - Name: efs
+    StorageType: Efs
+    MountDir: /efs
+    EfsSettings:
+      DeletionPolicy: Retain
+  - Name: raid
+    StorageType: Ebs
+    MountDir: /raid
+    EbsSettings:
+      Size: 10
+      Raid:
+        Type: 1
+        NumberOfVolumes: 3
+  - Name: lustre
+    StorageType: FsxLustre
+    MountDir: /lustre
+    FsxLustreSettings:
+      StorageCapacity: 1200
+      DeploymentType: PERSISTENT_2
+      PerUnitStorageThroughput: 125
+      DataRepositoryAssociations:
+        - Name: a
+          DataRepositoryPath: s3://bucket/a
+          FileSystemPath: /a
+          AutoExportPolicy: [NEW]
+        - Name: b
+          DataRepositoryPath: s3://bucket/b
+          FileSystemPath: /b
+  - Name: zfs
+    StorageType: FsxOpenZfs
+    MountDir: /zfs
+    FsxOpenZfsSettings:
+      VolumeId: fsvol-0123456789abcdef0
+"""
+
+
+def _config(text: str):
+    loaded = load_config_text(CLUSTER, text)
+    assert loaded.config is not None, loaded.errors
+    return loaded.config
+
+
+def test_plan_says_what_to_create_and_what_to_attach():
+    plan = {item["name"]: item for item in plan_storage(_config(MINIMAL_CLUSTER + STORAGE))}
+    assert plan["efs"]["existingId"] is None and plan["efs"]["deletionPolicy"] == "Retain"
+    assert (plan["raid"]["count"], plan["raid"]["raidType"], plan["raid"]["size"]) == (3, 1, 10)
+    assert plan["raid"]["deletionPolicy"] == "Delete"
+    assert [(i["url"], i["path"]) for i in plan["lustre"]["imports"]] == [("s3://bucket/a", "/a"), ("s3://bucket/b", "/b")]
+    assert [(e["url"], e["path"]) for e in plan["lustre"]["exports"]] == [("s3://bucket/a", "/a")]
+    assert plan["zfs"]["existingId"] == "fsvol-0123456789abcdef0" and plan["zfs"]["deletionPolicy"] is None
+    assert plan["zfs"]["where"] == "SharedStorage[3]/FsxOpenZfsSettings/VolumeId"
+
+
+def test_existing_ids_must_be_registered(tmp_path):
+    config = _config(MINIMAL_CLUSTER + STORAGE)
+    with pytest.raises(NotFoundError, match=r"^SharedStorage\[2\]/FsxLustreSettings/DataRepositoryAssociations\[0\]/"
+                                            r"DataRepositoryPath: bucket 'bucket' does not exist"):
+        check_existing(config, tmp_path)
+    (tmp_path / "buckets" / "bucket").mkdir(parents=True)
+    with pytest.raises(NotFoundError, match=r"^SharedStorage\[3\]/FsxOpenZfsSettings/VolumeId: FsxOpenZfs storage "
+                                            r"fsvol-0123456789abcdef0 does not exist on the local provider; create "
+                                            r"one with `paracluster storage create-volume --type FsxOpenZfs`"):
+        check_existing(config, tmp_path)
+    registry = Registry(tmp_path)
+    entry = registry.create_file_system("FsxOpenZfs")
+    check_existing(_config(MINIMAL_CLUSTER + STORAGE.replace("fsvol-0123456789abcdef0", entry["id"])), tmp_path)
+    wrong = registry.create_file_system("FsxOntap")
+    with pytest.raises(NotFoundError, match=r"\(it is a FsxOntap\)"):
+        check_existing(_config(MINIMAL_CLUSTER + STORAGE.replace("fsvol-0123456789abcdef0", wrong["id"])), tmp_path)
+
+
+def test_node_mounts_list_only_storage_with_a_source():
+    record = {"storage": [{"name": "a", "type": "Efs", "mountDir": "/a", "source": "/x"},
+                          {"name": "b", "type": "Ebs", "mountDir": "/b"}]}
+    assert node_mounts(record) == [{"name": "a", "type": "Efs", "source": "/x", "target": "/a"}]
+
+
+@pytest.mark.parametrize(("disks", "cap", "expected"), [
+    ((900, 900, 900, 900), 4, [1024] * 4),   # c5d.24xlarge: 3.6 TB scaled to 4 GiB in four equal disks
+    ((50,), 100, [47683]),                   # under the cap: the catalog's size (GB -> MiB)
+    ((7500,) * 8, 1, [256] * 8),             # never below what btrfs needs per device
+    ((), 4, []),
+])
+def test_instance_store_sizes_scale_to_the_cap(disks, cap, expected):
+    assert disk_sizes_mib(disks, cap) == expected
+
+
+def test_ephemeral_mount_dir_defaults_to_scratch_and_follows_the_queue():
+    config = _config(MINIMAL_CLUSTER)
+    assert ephemeral_mount_dir(config, {"nodeType": "ComputeNode", "queueName": "queue1"}) == "/scratch"
+    text = MINIMAL_CLUSTER.replace("      Networking:\n        SubnetIds:",
+                                   "      ComputeSettings:\n        LocalStorage:\n          EphemeralVolume:\n"
+                                   "            MountDir: /local\n      Networking:\n        SubnetIds:")
+    assert ephemeral_mount_dir(_config(text), {"nodeType": "ComputeNode", "queueName": "queue1"}) == "/local"
+
+
+def test_striping_method_lvm_then_btrfs_then_one_disk(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/sbin/" + name)
+    disks = ["/dev/loop1", "/dev/loop2"]
+    assert choose_method(disks, device_mapper=True, btrfs=True) == "lvm"
+    assert choose_method(disks, device_mapper=False, btrfs=True) == "btrfs-raid0"
+    assert choose_method(disks, device_mapper=False, btrfs=False) == "ext4"
+    assert choose_method(disks[:1], device_mapper=False, btrfs=True) == "ext4"
