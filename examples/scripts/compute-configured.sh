@@ -3,4 +3,4 @@
 set -euo pipefail
 test -d /fsx && test -d /projects
 echo "$(hostname) configured as $1 (scratch: $(df -h --output=size /scratch 2>/dev/null | tail -1 | tr -d ' '))" \
-    >> /projects/bootstrap.log
+    >> /home/site-bootstrap.log

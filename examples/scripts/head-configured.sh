@@ -5,4 +5,4 @@ set -euo pipefail
 lab="${1:-lab}"
 install -d -m 1777 "/projects/${lab}"
 install -d -m 0755 /apps/modulefiles
-echo "cluster ${stack_name}: head node configured for ${lab} at $(date -u +%FT%TZ)" >> /projects/bootstrap.log
+echo "cluster ${stack_name}: head node configured for ${lab} at $(date -u +%FT%TZ)" >> /home/site-bootstrap.log

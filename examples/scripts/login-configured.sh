@@ -8,4 +8,4 @@ Research cluster login node $(hostname).
   /apps      software, snapshotted when the cluster is deleted
 Submit with sbatch; see queues with sinfo.
 MOTD
-echo "$(hostname) login node configured" >> /projects/bootstrap.log
+echo "$(hostname) login node configured" >> /home/site-bootstrap.log
