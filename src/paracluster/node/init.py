@@ -10,6 +10,7 @@ reads. Only the standard library is used: this runs with the system Python insid
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -126,8 +127,11 @@ class Node:
             _chown(entry["path"], entry.get("owner"))
         for entry in self.spec.get("files", []):
             os.makedirs(os.path.dirname(entry["path"]), exist_ok=True)
-            with open(entry["path"], "w") as out:
-                out.write(entry["content"])
+            # Keys are binary: they come base64-encoded.
+            content = base64.b64decode(entry["content_b64"]) if "content_b64" in entry else entry["content"].encode()
+            mode = entry.get("mode", 0o644)
+            with os.fdopen(os.open(entry["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode & 0o600), "wb") as out:
+                out.write(content)
             os.chmod(entry["path"], entry.get("mode", 0o644))
             _chown(entry["path"], entry.get("owner"))
 
@@ -155,21 +159,35 @@ class Node:
                 close_fds=True,
             )
             log.close()
+            if service.get("oneshot"):
+                # A setup step (e.g. registering the cluster with slurmdbd): the next services wait for it.
+                self._wait_oneshot(name, proc, service.get("timeout", SERVICE_READY_TIMEOUT))
+                continue
             self.services[name] = proc
             self.write_status()
             ready = service.get("ready")
             if ready:
-                self._wait_ready(name, proc, ready)
+                self._wait_ready(name, proc, ready, service.get("timeout", SERVICE_READY_TIMEOUT))
 
-    def _wait_ready(self, name: str, proc: subprocess.Popen, ready: str) -> None:
-        deadline = time.monotonic() + SERVICE_READY_TIMEOUT
-        while not os.path.exists(ready):
+    def _wait_oneshot(self, name: str, proc: subprocess.Popen, timeout: float) -> None:
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise RuntimeError(f"{name} did not finish within {timeout:.0f} s; see logs/{name}.log") from None
+        if code != 0:
+            raise RuntimeError(f"{name} failed with exit code {code}: {_last_line(name)}")
+
+    def _wait_ready(self, name: str, proc: subprocess.Popen, ready: str, timeout: float) -> None:
+        """Wait for a path to exist, or with `tcp:HOST:PORT` for the service to accept connections."""
+        deadline = time.monotonic() + timeout
+        while not _is_ready(ready):
             code = proc.poll()
             if code is not None:
-                raise RuntimeError(f"service {name} exited with code {code} before it was ready; see logs/{name}.log")
+                raise RuntimeError(f"service {name} exited with code {code} before it was ready: {_last_line(name)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"service {name} was not ready after {SERVICE_READY_TIMEOUT:.0f} s ({ready})")
-            time.sleep(0.01)
+                raise RuntimeError(f"service {name} was not ready after {timeout:.0f} s ({ready})")
+            time.sleep(0.01 if not ready.startswith("tcp:") else 0.1)
 
     # --- supervision ------------------------------------------------------------------------------------------
 
@@ -210,6 +228,28 @@ def _signal_all(signum: int) -> None:
         os.kill(-1, signum)  # as PID 1 this reaches every other process of the node
     except ProcessLookupError:
         pass
+
+
+def _is_ready(ready: str) -> bool:
+    if not ready.startswith("tcp:"):
+        return os.path.exists(ready)
+    host, port = ready[len("tcp:"):].rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _last_line(name: str) -> str:
+    """The service log's last error line (or last line), so a failure reads without opening the log."""
+    try:
+        with open(os.path.join(NODE_DIR, "logs", f"{name}.log"), errors="replace") as log:
+            lines = [line.strip() for line in log if line.strip()]
+    except OSError:
+        return f"see logs/{name}.log"
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
+    return (errors or lines or [f"nothing in logs/{name}.log"])[-1][-300:]
 
 
 def _chown(path: str, owner: str | None) -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import instances, network
+from paracluster.providers.local import accounting, instances, network
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -109,6 +109,17 @@ def create_bridge(ctx: Creation) -> None:
     network.create_bridge(ctx.record["netIndex"], ipaddress.ip_network(ctx.record["subnet"]))
 
 
+def check_secrets(ctx: Creation) -> None:
+    """Every secret the configuration names must be in the local store before anything is created."""
+    accounting.check_secrets(ctx.settings.state_path, ctx.config)
+
+
+def connect_accounting(ctx: Creation) -> None:
+    """Start the cluster's accounting database (or find its slurmdbd) and join it to the cluster network."""
+    accounting.connect_accounting(ctx.record, ctx.config, ctx.settings.state_path)
+    ctx.save()
+
+
 def start_head_node(ctx: Creation) -> None:
     start_node(ctx, ctx.record["instances"][HEAD_NODE_NAME])
 
@@ -182,10 +193,12 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
 
 # The create pipeline, in order. Each step is idempotent.
 CREATE_STEPS = [
+    ("check the secrets the configuration names", check_secrets),
     ("allocate the cluster network", allocate_network),
     ("prepare shared directories, keys and Slurm configuration", prepare_shared),
     ("mount the nodes' root layers", mount_overlay_tmpfs),
     ("create the cluster bridge", create_bridge),
+    ("start the accounting database and join it to the cluster network", connect_accounting),
     ("start the head node (munge, slurmctld, sshd)", start_head_node),
     ("start the static compute nodes (munge, slurmd)", start_static_nodes),
     ("wait for the static nodes to be idle in Slurm", wait_for_compute_nodes),
@@ -240,6 +253,7 @@ def teardown(record: dict, store: StateStore) -> None:
     if record.get("netIndex") is not None:
         for node in nodes:
             instances.remove_network(record, node)
+        accounting.disconnect_accounting(record)
         network.delete_bridge(record["netIndex"])
     ovl = cluster_dir / "ovl"
     if os.path.ismount(ovl):
