@@ -88,10 +88,25 @@ class Namespace:
         if not os.path.exists(self.path):
             network.run(["ip", "netns", "add", self.name])
         network.run(["ip", "-n", self.name, "link", "set", "lo", "up"])
+        # An address besides loopback: getaddrinfo(AI_ADDRCONFIG) finds no IPv4 without one, and slurmdbd then
+        # cannot listen while no cluster is attached yet.
+        inside = ["ip", "-n", self.name]
+        # (A veth pair inside the namespace: not every kernel has dummy links.)
+        if "pclself0" not in network.run(inside + ["-o", "link", "show"]).stdout:
+            network.run(inside + ["link", "add", "pclself0", "type", "veth", "peer", "name", "pclself1"])
+        if "169.254.187.1/32" not in network.run(inside + ["-4", "-o", "addr", "show", "dev", "pclself0"]).stdout:
+            network.run(inside + ["addr", "add", "169.254.187.1/32", "dev", "pclself0"])
+        for link in ("pclself0", "pclself1"):
+            network.run(inside + ["link", "set", link, "up"])
 
     def delete(self) -> None:
         if os.path.exists(self.path):
             network.run(["ip", "netns", "del", self.name], check=False)
+
+    def listening(self, port: int) -> bool:
+        """Whether something listens on TCP `port` in the namespace (read from ss's output, not its exit code)."""
+        result = network.run(["ip", "netns", "exec", self.name, "ss", "-H", "-l", "-t", "-n"], check=False)
+        return any(line.split()[3].endswith(f":{port}") for line in result.stdout.splitlines() if len(line.split()) > 3)
 
     def attach(self, record: dict, slot: int = 0) -> str:
         """Join the cluster's bridge (idempotent); return the namespace's address on the cluster network."""

@@ -115,6 +115,9 @@ class Slurmdbd:
         for name, text in (("slurmdbd.conf", slurmdbd.slurmdbd_conf(inp)),
                            (slurmdbd.EXTERNAL_SETTINGS_FILE, slurmdbd.settings_conf(inp))):
             _private(etc / name, text.encode(), slurm, 0o600)
+        # slurmdbd reads slurm.conf for the communication settings (which address family to listen on).
+        _private(etc / "slurm.conf", b"# for slurmdbd's communication settings only\nClusterName=paracluster-slurmdbd\n"
+                 b"SlurmctldHost=localhost\nSlurmUser=slurm\n", slurm, 0o644)
         _private(munge_dir / "munge.key", key, munge, 0o400)
         (self.dir / "run.sh").write_text(RUN_SCRIPT.format(dir=self.dir))
 
@@ -128,9 +131,7 @@ class Slurmdbd:
     def _wait_ready(self, server: database.DatabaseServer) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            probe = subprocess.run(["nsenter", f"--net={server.namespace.path}", "bash", "-c",
-                                    f"exec 3<>/dev/tcp/127.0.0.1/{self.port}"], capture_output=True, timeout=10)
-            if probe.returncode == 0 and self.pid():
+            if server.namespace.listening(self.port) and self.pid():
                 return
             if self.pid() is None or time.monotonic() > deadline:
                 log = self.dir / "etc" / "slurmdbd.log"
