@@ -1,4 +1,4 @@
-"""The host service's accounting requests: databases and standalone slurmdbds (list, delete), and JWTs for slurmrestd."""
+"""The host service's accounting requests: databases and standalone slurmdbds, and JWTs for slurmrestd."""
 
 from __future__ import annotations
 

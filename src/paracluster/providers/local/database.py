@@ -145,7 +145,10 @@ def process_alive(pid_file: Path, needle: str) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
+        if not cmdline:  # between fork and exec (or a zombie): judge by the process state
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return pid if state != "Z" else None
+    except (OSError, ValueError, IndexError):
         return None
     return pid if needle.encode() in cmdline else None
 
@@ -198,7 +201,8 @@ class DatabaseServer:
 
     @property
     def pid_file(self) -> Path:
-        return self.dir / "mysqld.pid"
+        # Ours, not mariadbd's --pid-file (which it rewrites while starting).
+        return self.dir / "server.pid"
 
     def pid(self) -> int | None:
         return process_alive(self.pid_file, str(self.data))
@@ -239,7 +243,8 @@ class DatabaseServer:
     def _start(self) -> None:
         self.socket.unlink(missing_ok=True)
         argv = ["nsenter", f"--net={self.namespace.path}", MARIADBD, "--no-defaults", f"--datadir={self.data}",
-                "--user=root", f"--socket={self.socket}", f"--pid-file={self.pid_file}", f"--port={self.port}",
+                "--user=root", f"--socket={self.socket}", f"--pid-file={self.dir / 'mysqld.pid'}",
+                f"--port={self.port}",
                 "--bind-address=0.0.0.0", f"--log-error={self.dir / 'mariadb.log'}", *SERVER_OPTIONS]
         with open(self.dir / "mariadb.out", "ab") as log:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
