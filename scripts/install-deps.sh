@@ -15,6 +15,8 @@ PACKAGES=(
     openssh-server openssh-client               # sshd on head nodes, ssh for `paracluster ssh`
     iproute2 util-linux procps                  # ip (bridges, veths, netns), nsenter, ps
     haproxy                                     # the login pools' load balancer
+    mariadb-server slurmdbd slurm-wlm-mysql-plugin   # Slurm accounting: a real database and slurmdbd
+    slurmrestd slurm-wlm-jwt-plugin             # Slurm's REST API with JWT authentication (auth/jwt)
 )
 
 missing=()
@@ -24,8 +26,17 @@ done
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Packages such as mariadb-server and slurmdbd start their system services on install; ParaCluster runs its
+    # own instances, so keep the system ones off with a temporary policy-rc.d (unless one is there already).
+    policy=""
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+    [[ -n "$policy" ]] && rm -f "$policy" && trap - EXIT
 fi
 
 # Prefer a python3 >= 3.11 from PATH (pyenv or the distribution's).

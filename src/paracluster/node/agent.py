@@ -11,6 +11,7 @@ Usage inside a running node: python -m paracluster.node.agent   (prints what eac
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
@@ -42,16 +43,19 @@ class Agent:
         self.log.flush()
 
 
-def _write_if_changed(agent: Agent, path: str, content: str, mode: int = 0o644, owner: str | None = None) -> None:
+def _write_if_changed(agent: Agent, path: str, content: str | bytes, mode: int = 0o644,
+                      owner: str | None = None) -> None:
+    data = content.encode() if isinstance(content, str) else content
     try:
-        with open(path) as current:
-            same = current.read() == content
+        with open(path, "rb") as current:
+            same = current.read() == data
     except OSError:
         same = False
     if not same:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as out:
-            out.write(content)
+        # Created with at most the final mode: a key is never readable by others, not even for a moment.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode & 0o600), "wb") as out:
+            out.write(data)
         agent.note(f"wrote {path}")
     if os.stat(path).st_mode & 0o7777 != mode:
         os.chmod(path, mode)
@@ -89,7 +93,9 @@ def base_setup(agent: Agent) -> None:
         os.chmod(entry["path"], entry.get("mode", 0o755))
         _chown(entry["path"], entry.get("owner"))
     for entry in spec.get("files", []):
-        _write_if_changed(agent, entry["path"], entry["content"], entry.get("mode", 0o644), entry.get("owner"))
+        # Keys are binary: they come base64-encoded.
+        content = base64.b64decode(entry["content_b64"]) if "content_b64" in entry else entry["content"]
+        _write_if_changed(agent, entry["path"], content, entry.get("mode", 0o644), entry.get("owner"))
     environment = spec.get("environment", {})
     if environment:
         lines = [f"{key}={_shell_quote(value)}" for key, value in environment.get("cfnconfig", {}).items()]
@@ -161,8 +167,17 @@ def finalize(agent: Agent) -> None:
 
 def _start_phase(agent: Agent, phase: str) -> None:
     for service in agent.spec.get("services", []):
-        if service.get("phase", "configure") == phase and agent.services.ensure(service):
-            agent.note(f"started {service['name']}")
+        if service.get("phase", "configure") != phase:
+            continue
+        mark = os.path.join(MARKS, f"{service['name']}.done")
+        if service.get("oneshot") and os.path.exists(mark):
+            continue  # a setup step that already ran to the end on this node
+        if agent.services.ensure(service):
+            agent.note(f"{'ran' if service.get('oneshot') else 'started'} {service['name']}")
+            if service.get("oneshot"):
+                os.makedirs(MARKS, exist_ok=True)
+                with open(mark, "w") as out:
+                    out.write("done\n")
 
 
 # The bootstrap sequence, in ParallelCluster's order.

@@ -129,12 +129,17 @@ class Node:
         if proc is not None and proc.poll() is None and name not in self.exited:
             return False
         proc = start_service(service)
+        timeout = service.get("timeout", SERVICE_READY_TIMEOUT)
+        if service.get("oneshot"):
+            # A setup step (e.g. registering the cluster with slurmdbd): the next services wait for it.
+            _wait_oneshot(name, proc, timeout)
+            return True
         self.services[name] = proc
         self.exited.pop(name, None)
         self.write_status()
         ready = service.get("ready")
         if ready:
-            _wait_ready(name, proc, ready)
+            _wait_ready(name, proc, ready, timeout)
         return True
 
     # --- supervision ------------------------------------------------------------------------------------------
@@ -193,15 +198,26 @@ def start_service(service: dict) -> subprocess.Popen:
         )
 
 
-def _wait_ready(name: str, proc: subprocess.Popen, ready: str) -> None:
-    deadline = time.monotonic() + SERVICE_READY_TIMEOUT
-    while not os.path.exists(ready):
+def _wait_oneshot(name: str, proc: subprocess.Popen, timeout: float) -> None:
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise RuntimeError(f"{name} did not finish within {timeout:.0f} s; see logs/{name}.log") from None
+    if code != 0:
+        raise RuntimeError(f"{name} failed with exit code {code}: {_last_line(name)}")
+
+
+def _wait_ready(name: str, proc: subprocess.Popen, ready: str, timeout: float) -> None:
+    """Wait for a path to exist, or with `tcp:HOST:PORT` for the service to accept connections."""
+    deadline = time.monotonic() + timeout
+    while not _is_ready(ready):
         code = proc.poll()
         if code is not None:
-            raise RuntimeError(f"service {name} exited with code {code} before it was ready; see logs/{name}.log")
+            raise RuntimeError(f"service {name} exited with code {code} before it was ready: {_last_line(name)}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"service {name} was not ready after {SERVICE_READY_TIMEOUT:.0f} s ({ready})")
-        time.sleep(0.01)
+            raise RuntimeError(f"service {name} was not ready after {timeout:.0f} s ({ready})")
+        time.sleep(0.01 if not ready.startswith("tcp:") else 0.1)
 
 
 def _signal_all(signum: int) -> None:
@@ -209,6 +225,28 @@ def _signal_all(signum: int) -> None:
         os.kill(-1, signum)  # as PID 1 this reaches every other process of the node
     except ProcessLookupError:
         pass
+
+
+def _is_ready(ready: str) -> bool:
+    if not ready.startswith("tcp:"):
+        return os.path.exists(ready)
+    host, port = ready[len("tcp:"):].rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _last_line(name: str) -> str:
+    """The service log's last error line (or last line), so a failure reads without opening the log."""
+    try:
+        with open(os.path.join(NODE_DIR, "logs", f"{name}.log"), errors="replace") as log:
+            lines = [line.strip() for line in log if line.strip()]
+    except OSError:
+        return f"see logs/{name}.log"
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
+    return (errors or lines or [f"nothing in logs/{name}.log"])[-1][-300:]
 
 
 def _base_env() -> dict[str, str]:

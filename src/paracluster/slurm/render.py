@@ -70,6 +70,8 @@ class RenderInput:
     # False renders GPUs as ParallelCluster does without an NVIDIA driver (--no-gpu): no Gres, an empty gres file.
     # None means True except on the local host, whose nodes have no /dev/nvidia* (slurmd would not start).
     gpu_gres: bool | None = None
+    # The HS256 key of auth/jwt on the head node (slurmrestd); None leaves JWT authentication off.
+    jwt_key: str | None = None
 
     @property
     def gres(self) -> bool:
@@ -111,6 +113,9 @@ def _slurm_conf(inp: RenderInput) -> str:
             ("SlurmUser", "slurm"),
             ("AuthType", "auth/munge"),
             ("CredType", "cred/munge"),
+            # slurmrestd's clients authenticate with JWTs that slurmctld checks with this key.
+            ("AuthAltTypes", "auth/jwt" if inp.jwt_key else None),
+            ("AuthAltParameters", f"jwt_key={inp.jwt_key}" if inp.jwt_key else None),
             ("StateSaveLocation", inp.state_save_location),
             ("SlurmdSpoolDir", inp.slurmd_spool_dir),
             ("SlurmctldPidFile", posixpath.join(inp.run_dir, "slurmctld.pid")),

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import instances, instancestore, loadbalancer, network, storage
+from paracluster.providers.local import accounting, instances, instancestore, loadbalancer, network, storage
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -118,6 +118,17 @@ def create_bridge(ctx: Creation) -> None:
 
 def bridge_owner(store: StateStore, record: dict) -> str:
     return f"paracluster {record['name']} {store.cluster_dir(record['name'])}"
+
+
+def check_secrets(ctx: Creation) -> None:
+    """Every secret the configuration names must be in the local store before anything is created."""
+    accounting.check_secrets(ctx.settings.state_path, ctx.config)
+
+
+def connect_accounting(ctx: Creation) -> None:
+    """Start the cluster's accounting database (or find its slurmdbd) and join it to the cluster network."""
+    accounting.connect_accounting(ctx.record, ctx.config, ctx.settings.state_path)
+    ctx.save()
 
 
 def start_head_node(ctx: Creation) -> None:
@@ -225,11 +236,13 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
 
 # The create pipeline, in order. Each step is idempotent.
 CREATE_STEPS = [
+    ("check the secrets the configuration names", check_secrets),
     ("allocate the cluster network", allocate_network),
     ("prepare shared directories, keys and Slurm configuration", prepare_shared),
     ("create or attach the shared storage", storage.attach_shared_storage),
     ("mount the nodes' root layers", mount_overlay_tmpfs),
     ("create the cluster bridge", create_bridge),
+    ("start the accounting database and join it to the cluster network", connect_accounting),
     ("start the head node and run its bootstrap", start_head_node),
     ("start the static compute nodes", start_static_nodes),
     ("start the login nodes", start_login_nodes),
@@ -287,6 +300,7 @@ def teardown(record: dict, store: StateStore) -> None:
     if record.get("netIndex") is not None:
         for node in nodes:
             instances.remove_network(record, node)
+        accounting.disconnect_accounting(record)
         network.delete_bridge(record["netIndex"], bridge_owner(store, record))
     instancestore.release_all(cluster_dir)
     storage.release_shared_storage(record, store.root, cluster_dir)

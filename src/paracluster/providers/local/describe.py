@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from paracluster.providers.local.state import StateStore
 
+SLURMRESTD_PORT = 6820  # accounting.SLURMRESTD_PORT (not imported: describe stays free of host-side modules)
+
 
 def _stack_status(record: dict) -> str:
     # CloudFormation reports a rolled-back create as ROLLBACK_COMPLETE while the cluster status is CREATE_FAILED.
@@ -69,6 +71,8 @@ def describe_cluster(record: dict, store: StateStore) -> dict:
     head = (record.get("instances") or {}).get("head")
     if head and head.get("instanceId"):
         body["headNode"] = _instance(head, with_node_type=False)
+        # ParaCluster: Slurm's REST API on the head node (JWT auth; get a token with `paracluster token`).
+        body["scheduler"]["slurmrestdUrl"] = f"http://{head['privateIpAddress']}:{SLURMRESTD_PORT}"
     pools = _login_pools(record, store)
     if pools:
         body["loginNodes"] = pools

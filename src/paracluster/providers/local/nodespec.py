@@ -8,7 +8,7 @@ import pwd
 import shutil
 from pathlib import Path
 
-from paracluster.providers.local import keypairs
+from paracluster.providers.local import accounting, keypairs
 
 # ParallelCluster's default user per OS (constants.OS_MAPPING); the local nodes run the host's OS underneath.
 DEFAULT_USERS = {
@@ -76,7 +76,13 @@ def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
     munge_dir = cluster_dir / "munge"
     munge_dir.mkdir(mode=0o700, exist_ok=True)
     key = munge_dir / "munge.key"
-    if not key.exists():
+    arn = config.scheduling.slurm_settings.munge_key_secret_arn
+    if arn:  # a shared key (a standalone slurmdbd must trust this cluster's credentials)
+        wanted = accounting.munge_key(settings.state_path, arn)
+        if not key.exists() or key.read_bytes() != wanted:
+            key.unlink(missing_ok=True)
+            key.write_bytes(wanted)
+    elif not key.exists():
         key.write_bytes(os.urandom(1024))
     for path, mode in ((munge_dir, 0o700), (key, 0o400)):
         os.chown(path, munge.pw_uid, munge.pw_gid)
@@ -92,7 +98,7 @@ def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
     _default_user_home(record, config, cluster_dir, settings)
     hosts = ["127.0.0.1 localhost"] + [
         f"{node['privateIpAddress']} {node['nodeName']}" for node in record["instances"].values()
-    ]
+    ] + accounting.hosts_entries(record, config, settings.state_path)
     (cluster_dir / "hosts").write_text("\n".join(hosts) + "\n")
     for shared in ("/opt/parallelcluster/shared", LOGIN_SHARED):
         shutil.copyfile(cluster_dir / "cluster-config.yaml", shared_dirs(cluster_dir)[shared] / "cluster-config.yaml")
@@ -148,6 +154,7 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
                 power_save_min_interval=0,
             ),
             local_host=True,
+            jwt_key=accounting.JWT_KEY,
         )
     )
     conf_dir = shared_dirs(cluster_dir)["/opt/slurm"] / "etc"
@@ -157,6 +164,8 @@ def write_slurm_files(record: dict, config, cluster_dir: Path, settings) -> None
         path.write_text(text)
         path.chmod(0o644)
     write_node_programs(record, config, conf_dir, settings)
+    accounting.write_files(record, config, cluster_dir, conf_dir, settings.state_path,
+                           default_user(record, config)["name"])
 
 
 def resume_timeout(config, settings) -> int:
@@ -246,9 +255,15 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
         dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
         files += _sshd_files(cluster_dir, node)
         binds.append({"source": str(cluster_dir / "fleet"), "target": "/run/paracluster/fleet"})
+        extra = accounting.head_node_parts(record, config, cluster_dir)
+        files += extra["files"]
+        for database, lines in extra["accounts"].items():
+            accounts.setdefault(database, []).extend(lines)
         services = [
             munged,
+            *extra["before"],
             {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
+            *extra["after"],
             sshd,
             {"name": "clustermgtd", "argv": [node_python(), "-m", "paracluster.daemon.loop"],
              "env": {"PYTHONPATH": node_pythonpath()}, "phase": "finalize"},

@@ -19,7 +19,7 @@ from pathlib import Path
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import cluster as pipeline
-from paracluster.providers.local import instances
+from paracluster.providers.local import accounting_service, instances
 from paracluster.providers.local.faults import Faults
 from paracluster.providers.local.describe import describe_cluster, describe_instances, summary
 from paracluster.providers.local.runtime import code_digest, install_runtime
@@ -32,6 +32,7 @@ SOCKET_NAME = "service.sock"
 REQUESTS = frozenset({
     "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "describe_cluster_instances",
     "describe_compute_fleet", "update_compute_fleet", "ssh_target",
+    "list_databases", "delete_database", "cluster_token", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
 })
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -217,6 +218,26 @@ class Service:
             target.update(address=listen[login_pool]["address"], port=listen[login_pool]["port"])
         return target
 
+    # --- accounting (providers/local/accounting_service.py) -------------------------------------------------
+
+    def list_databases(self) -> dict:
+        return accounting_service.list_databases(self)
+
+    def delete_database(self, uri: str) -> dict:
+        return accounting_service.delete_database(self, uri)
+
+    def cluster_token(self, name: str, user: str | None = None, lifespan: int | None = None) -> dict:
+        return accounting_service.cluster_token(self, name, user, lifespan)
+
+    def create_slurmdbd(self, **request) -> dict:
+        return accounting_service.create_slurmdbd(self, **request)
+
+    def list_slurmdbds(self) -> dict:
+        return accounting_service.list_slurmdbds(self)
+
+    def delete_slurmdbd(self, host: str, port: int) -> dict:
+        return accounting_service.delete_slurmdbd(self, host, port)
+
     def record(self, name: str) -> dict:
         record = self.store.load(name)
         if record is None:
@@ -237,6 +258,8 @@ class Service:
         for record in self.store.records():
             if record["status"] not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
                 self.ensure_fleet(record["name"])
+                if record.get("accounting"):
+                    self._background(accounting_service.reconnect, self, record["name"])
             if record["status"] == "CREATE_IN_PROGRESS":
                 LOG.info("resuming the create of %s", record["name"])
                 self._background(self._run_create, record["name"])
