@@ -20,7 +20,27 @@ PASSWORD = "acct-Pa55-w0rd"
 DB_URI = "acctdb.example.com:3306"
 SECOND_USER, SECOND_UID = "acctuser2", 2731
 
-DATABASE = BASIC.replace("""  Scheduler: slurm
+# A site script that adds a second user with the same UID on every node (OnNodeConfigured), and on the head node,
+# where slurmdbd runs by then, gives it an association in ParallelCluster's default account.
+ADD_USER = f"""#!/bin/bash
+set -e
+id {SECOND_USER} >/dev/null 2>&1 || useradd -u {SECOND_UID} -M -d /tmp -s /bin/sh {SECOND_USER}
+. /etc/parallelcluster/cfnconfig
+# The database outlives clusters, so the association may exist already ("Nothing new added" exits 1).
+if [ "$cfn_node_type" = HeadNode ]; then
+    sacctmgr -n -P show assoc cluster="$stack_name" user={SECOND_USER} format=account | grep -qx pcdefault ||
+        sacctmgr -i add user {SECOND_USER} account=pcdefault
+fi
+"""
+ACTION = """  CustomActions:
+    OnNodeConfigured:
+      Script: s3://acct-site/add-user.sh
+"""
+
+DATABASE = BASIC.replace("  Ssh:\n", ACTION + "  Ssh:\n").replace("""      ComputeResources:""", """      CustomActions:
+        OnNodeConfigured:
+          Script: s3://acct-site/add-user.sh
+      ComputeResources:""").replace("""  Scheduler: slurm
 """, f"""  Scheduler: slurm
   SlurmSettings:
     Database:
@@ -72,8 +92,11 @@ def _wait_sacct(cli, name: str, job: str, timeout: float = 60) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def accounting_cluster(cli):
+def accounting_cluster(cli, tmp_path_factory):
     _put_secret(cli, "acctpass", PASSWORD)
+    script = tmp_path_factory.mktemp("acct") / "add-user.sh"
+    script.write_text(ADD_USER)
+    assert cli.run("s3", "cp", str(script), "s3://acct-site/add-user.sh").returncode == 0
     try:
         body = cli.create("acct-a", DATABASE)
         assert body["clusterStatus"] == "CREATE_COMPLETE", body
@@ -87,26 +110,29 @@ def accounting_cluster(cli):
 
 def test_jobs_of_two_users_in_sacct_and_sreport(cli, accounting_cluster):
     name = accounting_cluster
-    # TODO(lead, on merge): create this user with an OnNodeConfigured custom action script instead (same UID on
-    # every node, then `sacctmgr add user`); custom actions are not in this branch yet.
+    # The OnNodeConfigured script made the second user on every node, with the same UID.
     for node in ("head", "compute-st-c5-1", "compute-st-c5-2"):
-        result = _node_exec(cli, name, node, f"id {SECOND_USER} || useradd -u {SECOND_UID} -M -d /tmp -s /bin/sh "
-                            f"{SECOND_USER}")
-        assert result.returncode == 0, result.stderr
-    _head(cli, name, f"sacctmgr -i add user {SECOND_USER} account=pcdefault")
-    submit = "cd /tmp && sbatch --parsable -o /dev/null -t 1 --wrap 'hostname'"
+        result = _node_exec(cli, name, node, f"id -u {SECOND_USER}")
+        assert result.stdout.strip() == str(SECOND_UID), result.stderr
+    hour = _head(cli, name, "date +%Y-%m-%dT%H").strip()
+    submit = "cd /tmp && sbatch --parsable -o /dev/null -t 1 --wrap 'sleep 2; hostname'"
     first = _head(cli, name, submit, user="ec2-user").strip()
     second = _head(cli, name, submit, user=SECOND_USER).strip()
     assert _wait_sacct(cli, name, first)[1:3] == ["ec2-user", "pcdefault"]
     assert _wait_sacct(cli, name, second)[1:3] == [SECOND_USER, "pcdefault"]
     admins = _head(cli, name, "sacctmgr -n -P show users format=user,adminlevel")
     assert "ec2-user|Administrator" in admins and "slurm|Administrator" in admins
-    # sreport reads usage that slurmdbd rolls up every hour; roll up the current hour now instead of waiting.
+    # sreport reads usage that slurmdbd rolls up every hour; roll up now instead of waiting for the hour to end,
+    # then report on whole hours (sreport's unit) from the previous one to the next one.
+    # (sreport clamps an end in the future to the current hour unless the window starts in the current hour, so the
+    # window is the hour the jobs ran in.)
+    window = f"start={hour}:00:00 end=$(date -d '{hour}:00:00 +1 hour' +%Y-%m-%dT%H:00:00)"
     _head(cli, name, "sacctmgr -i roll $(date -d '-1 day' +%Y-%m-%dT%H:00:00) $(date -d '+1 hour' +%Y-%m-%dT%H:00:00)")
-    # sreport reports whole hours only (it ends the window at the current hour), so the usage just rolled up shows
-    # from the next hour on; here it must answer with the cluster utilization report.
-    out = _head(cli, name, "sreport cluster utilization start=now-1days end=now+1hours -t seconds")
-    assert "Cluster Utilization" in out and "Allocate" in out, out
+    out = _head(cli, name, f"sreport -n -P cluster utilization {window} -t seconds")
+    cluster, allocated, *_, reported = out.strip().splitlines()[-1].split("|")
+    assert cluster == name and int(allocated) > 0 and int(reported) > 0, out
+    users = _head(cli, name, f"sreport -n -P user topusage {window} -t seconds")
+    assert {line.split("|")[1] for line in users.strip().splitlines()} >= {"ec2-user", SECOND_USER}, users
 
 
 def test_history_survives_daemon_and_host_service_restarts(cli, accounting_cluster):

@@ -169,7 +169,16 @@ def head_node_parts(record: dict, config, cluster_dir: Path) -> dict:
     plugins = "openapi/v0.0.38"
     if settings.database.present or settings.external_slurmdbd.present:
         plugins += ",openapi/dbv0.0.38"
-    after = [{
+    after = []
+    if settings.database.present or settings.external_slurmdbd.present:
+        # slurmdbd pushes association changes (a user added by an OnNodeConfigured script, say) only to a
+        # slurmctld that has registered its address; until then they would miss its cache and jobs would run with
+        # no account. So the configure phase ends only once slurmctld is registered.
+        wait = (f"until sacctmgr -n -P show cluster {record['name']} format=controlhost | grep -q .; "
+                "do sleep 0.2; done")
+        after.append({"name": "accounting_registered", "argv": ["/bin/sh", "-c", wait], "oneshot": True,
+                      "timeout": 60.0})
+    after += [{
         "name": "slurmrestd",
         "argv": ["/usr/sbin/slurmrestd", "-a", "rest_auth/jwt", "-s", plugins,
                  f"{head['privateIpAddress']}:{SLURMRESTD_PORT}"],
