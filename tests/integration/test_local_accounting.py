@@ -253,9 +253,8 @@ def test_external_slurmdbd(cli, accounting_cluster):
         assert body["clusterStatus"] == "CREATE_COMPLETE", body
         job = _head(cli, "acct-ext", "cd /tmp && sbatch --parsable -o /dev/null -t 1 --wrap hostname",
                     user="ec2-user").strip()
-        # TODO: the user column reads 'root' here: the standalone slurmdbd runs on the host, which does not know the
-        # cluster's default user (uid 2000+); check the user once users are shared (directory service).
-        assert _wait_sacct(cli, "acct-ext", job)[0] == job
+        # The standalone slurmdbd knows the cluster's default user, so sacct names it.
+        assert _wait_sacct(cli, "acct-ext", job)[:2] == [job, "ec2-user"]
         assert cli.run("slurmdbd", "delete", "--host", "dbd.example.com").returncode == 1  # in use
     finally:
         cli.run("delete-cluster", "-n", "acct-ext", "--wait", timeout=300)

@@ -78,6 +78,8 @@ def connect_accounting(record: dict, config, state_dir: Path) -> None:
         dbd = standalone.find(state_dir, settings.external_slurmdbd.host, settings.external_slurmdbd.port)
         with dbd.lock():
             dbd.ensure_running()
+            if record.get("defaultUser") and not record["defaultUser"].get("host"):
+                dbd.know_user(record["defaultUser"])
             address = dbd.namespace().attach(record)
         record["accounting"] = {"slurmdbd": dbd.id, "address": address}
 

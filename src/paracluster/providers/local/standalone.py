@@ -30,6 +30,8 @@ set -e
 mount --make-rprivate /
 mount --bind "{dir}/etc" /etc/slurm
 mount --bind "{dir}/munge" /etc/munge
+mount --bind "{dir}/passwd" /etc/passwd
+mount --bind "{dir}/group" /etc/group
 mount -t tmpfs -o mode=0755 paracluster-slurmdbd /run
 mkdir -p /run/munge && chown munge:munge /run/munge
 setpriv --reuid=munge --regid=munge --init-groups /usr/sbin/munged -F --key-file=/etc/munge/munge.key \\
@@ -119,7 +121,22 @@ class Slurmdbd:
         _private(etc / "slurm.conf", b"# for slurmdbd's communication settings only\nClusterName=paracluster-slurmdbd\n"
                  b"SlurmctldHost=localhost\nSlurmUser=slurm\n", slurm, 0o644)
         _private(munge_dir / "munge.key", key, munge, 0o400)
+        # Its own user database: the host's, plus the default users of the clusters that report to it (slurmdbd
+        # names a job's user from its uid, and a cluster's default user may exist only in that cluster's nodes).
+        for name in ("passwd", "group"):
+            if not (self.dir / name).exists():
+                shutil.copyfile(f"/etc/{name}", self.dir / name)
         (self.dir / "run.sh").write_text(RUN_SCRIPT.format(dir=self.dir))
+
+    def know_user(self, user: dict) -> None:
+        """Add a cluster's default user to this slurmdbd's user database (in place: the file is bind-mounted)."""
+        for name, line in (("passwd", f"{user['name']}:x:{user['uid']}:{user['gid']}::/nonexistent:/usr/sbin/nologin"),
+                           ("group", f"{user['name']}:x:{user['gid']}:")):
+            path = self.dir / name
+            if path.exists() and not any(entry.split(":", 1)[0] == user["name"]
+                                         for entry in path.read_text().splitlines()):
+                with open(path, "a") as out:
+                    out.write(line + "\n")
 
     def _start(self, server: database.DatabaseServer) -> None:
         argv = ["nsenter", f"--net={server.namespace.path}", "unshare", "--mount", "--", "sh", str(self.dir / "run.sh")]
