@@ -254,7 +254,8 @@ def test_external_slurmdbd(cli, accounting_cluster):
         job = _head(cli, "acct-ext", "cd /tmp && sbatch --parsable -o /dev/null -t 1 --wrap hostname",
                     user="ec2-user").strip()
         # The standalone slurmdbd knows the cluster's default user, so sacct names it.
-        assert _wait_sacct(cli, "acct-ext", job)[:2] == [job, "ec2-user"]
+        fields = _wait_sacct(cli, "acct-ext", job)
+        assert fields[:2] == [job, "ec2-user"], _head(cli, "acct-ext", f"sacct -a -X -P -j {job} -o jobid,uid,user,account,cluster,submit; scontrol show job {job} | head -3; date")
         assert cli.run("slurmdbd", "delete", "--host", "dbd.example.com").returncode == 1  # in use
     finally:
         cli.run("delete-cluster", "-n", "acct-ext", "--wait", timeout=300)

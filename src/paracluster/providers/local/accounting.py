@@ -77,9 +77,12 @@ def connect_accounting(record: dict, config, state_dir: Path) -> None:
     elif settings.external_slurmdbd.present:
         dbd = standalone.find(state_dir, settings.external_slurmdbd.host, settings.external_slurmdbd.port)
         with dbd.lock():
+            user = record.get("defaultUser") or {}
+            if user and not user.get("host") and dbd.know_user(user):
+                # slurmdbd maps the user names of its database to uids when it starts: a new user needs a restart,
+                # or its jobs are recorded under uid 0.
+                dbd.stop()
             dbd.ensure_running()
-            if record.get("defaultUser") and not record["defaultUser"].get("host"):
-                dbd.know_user(record["defaultUser"])
             address = dbd.namespace().attach(record)
         record["accounting"] = {"slurmdbd": dbd.id, "address": address}
 

@@ -128,8 +128,10 @@ class Slurmdbd:
                 shutil.copyfile(f"/etc/{name}", self.dir / name)
         (self.dir / "run.sh").write_text(RUN_SCRIPT.format(dir=self.dir))
 
-    def know_user(self, user: dict) -> None:
-        """Add a cluster's default user to this slurmdbd's user database (in place: the file is bind-mounted)."""
+    def know_user(self, user: dict) -> bool:
+        """Add a cluster's default user to this slurmdbd's user database (in place: the file is bind-mounted);
+        whether it was new."""
+        added = False
         for name, line in (("passwd", f"{user['name']}:x:{user['uid']}:{user['gid']}::/nonexistent:/usr/sbin/nologin"),
                            ("group", f"{user['name']}:x:{user['gid']}:")):
             path = self.dir / name
@@ -137,6 +139,8 @@ class Slurmdbd:
                                          for entry in path.read_text().splitlines()):
                 with open(path, "a") as out:
                     out.write(line + "\n")
+                added = True
+        return added
 
     def _start(self, server: database.DatabaseServer) -> None:
         argv = ["nsenter", f"--net={server.namespace.path}", "unshare", "--mount", "--", "sh", str(self.dir / "run.sh")]
