@@ -16,6 +16,11 @@ test: deps
 
 bench: deps
 	$(PY) bench/bench_cluster.py
+	$(PY) bench/bench_cluster.py --config examples/research.yaml --runs 3 \
+	    --setup "s3 cp examples/scripts s3://research-site/bootstrap/" --setup "s3 cp examples/data s3://research-data/reference/"
+	$(PY) bench/bench_cluster.py --config examples/accounting.yaml --runs 3 \
+	    --setup "secrets put arn:aws:secretsmanager:us-east-1:123456789012:secret:slurmdb --value-file examples/bench-db-password" \
+	    --teardown "databases delete slurmdb.example.internal:3306"
 	$(PY) bench/bench_validate.py
 
 # Regenerate the built-in EC2 instance type catalog from moto's data plus tools/instance_types_supplement.json.

@@ -1,6 +1,7 @@
 """Time create-cluster and delete-cluster on the local provider (whole CLI processes, --wait), median of N runs.
 
-Usage: python bench/bench_cluster.py [--runs 5] [--config examples/basic.yaml]
+Usage: python bench/bench_cluster.py [--runs 5] [--config examples/basic.yaml] [--setup "s3 cp ..."]...
+                                     [--teardown "databases delete ..."]...
 
 Each run creates the example cluster (head node + two static compute nodes), checks with sinfo that the static
 nodes are idle, and deletes it; a private state directory keeps the runs apart from the user's clusters. It prints
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -41,12 +43,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--config", type=Path, default=PROJECT / "examples" / "basic.yaml")
+    parser.add_argument("--setup", action="append", default=[],
+                        help="a paracluster command line to run once first (fill buckets, put secrets)")
+    parser.add_argument("--teardown", action="append", default=[],
+                        help="a paracluster command line to run once at the end (delete a database)")
     args = parser.parse_args()
     state = Path(f"/tmp/paracluster-bench-{uuid.uuid4().hex[:8]}")
     env = dict(os.environ, PARACLUSTER_STATE_DIR=str(state))
     creates, deletes, steps = [], [], {}
     try:
         paracluster(env, "list-clusters")  # start the host service outside the measurements
+        for command in args.setup:
+            _, result = paracluster(env, *shlex.split(command))
+            if result.returncode != 0:
+                raise SystemExit(f"failed to run `paracluster {command}`: {result.stdout[-400:]}{result.stderr[-400:]}")
         for run in range(args.runs):
             name = f"bench{run}"
             seconds, result = paracluster(env, "create-cluster", "-n", name, "-c", str(args.config), "--wait")
@@ -64,6 +74,8 @@ def main() -> None:
             deletes.append(seconds)
             print(f"run {run + 1}: create {creates[-1]:.2f} s ({idle} static nodes idle), delete {deletes[-1]:.2f} s")
     finally:
+        for command in args.teardown:
+            paracluster(env, *shlex.split(command))
         code = ("from paracluster.providers.local.client import ServiceClient; "
                 "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
         subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)

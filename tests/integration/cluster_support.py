@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -39,6 +41,36 @@ Scheduling:
         SubnetIds:
           - subnet-0123456789abcdef0
 """
+
+
+# BASIC's top part (Region, Image, HeadNode), for tests that write their own Scheduling section.
+HEADER = BASIC.split("Scheduling:")[0]
+
+
+def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
+    """Poll until `predicate` returns something true; return it, or fail naming what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def private_cli(tmp: Path, **env: str):
+    """A Cli with a host service and state directory of its own (for settings in `env`); removed afterwards."""
+    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
+    runner = Cli(state_dir, tmp)
+    runner.env.update(env)
+    try:
+        yield runner
+    finally:
+        for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
+            runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
+        stop_service(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

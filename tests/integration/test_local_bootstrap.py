@@ -7,31 +7,17 @@ Scripts come from a local bucket (`paracluster s3 cp`), from a host path and fro
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import textwrap
 import threading
 import time
-import uuid
 from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from cluster_support import Cli, stop_service
-
-HEADER = """\
-Region: us-east-1
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-  Ssh:
-    KeyName: itest
-"""
+from cluster_support import HEADER, Cli, private_cli, wait_for
 
 # Appends one line per run to the shared /home: event, what cfnconfig says of the node, its host name, its args and
 # whether slurmd already runs (it must not before OnNodeConfigured is over).
@@ -70,15 +56,6 @@ def _exec(pid: int, argv: list[str], timeout: float = 60) -> subprocess.Complete
 
     return node_exec(pid, argv, timeout=timeout)
 
-
-def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -304,10 +281,8 @@ def https_server(tmp_path):
 
 def test_https_script_is_fetched_by_the_host(https_server, tmp_path):
     url, cert = https_server
-    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
-    runner = Cli(state_dir, tmp_path)
-    runner.env["SSL_CERT_FILE"] = str(cert)  # the host service inherits it when the CLI starts it
-    try:
+    # The host service inherits SSL_CERT_FILE when the CLI starts it.
+    with private_cli(tmp_path, SSL_CERT_FILE=str(cert)) as runner:
         config = HEADER.replace("  Ssh:", f"  CustomActions:\n    OnNodeStart:\n      Script: {url}/mark.sh\n"
                                           "      Args: [from-https]\n  Ssh:") + textwrap.dedent("""\
         Scheduling:
@@ -335,18 +310,10 @@ def test_https_script_is_fetched_by_the_host(https_server, tmp_path):
             return out if "missing.sh" in out else None
 
         assert "404" in wait_for(reason, what="the download failure as the Slurm reason")
-    finally:
-        for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
-            runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
-        stop_service(state_dir)
-        subprocess.run(["rm", "-rf", str(state_dir)])
 
 
 def test_keep_failed_nodes_keeps_a_failed_node_for_debugging(scripts, tmp_path):
-    state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
-    runner = Cli(state_dir, tmp_path)
-    runner.env["PARACLUSTER_KEEP_FAILED_NODES"] = "true"
-    try:
+    with private_cli(tmp_path, PARACLUSTER_KEEP_FAILED_NODES="true") as runner:
         for name in ("mark.sh", "fail.sh"):
             runner.run("s3", "cp", str(scripts / name), f"s3://boot-scripts/{name}")
         config = HEADER + textwrap.dedent("""\
@@ -379,8 +346,3 @@ def test_keep_failed_nodes_keeps_a_failed_node_for_debugging(scripts, tmp_path):
         assert pid and Path(f"/proc/{pid}").exists()
         event = json.loads(_exec(pid, ["cat", "/var/log/parallelcluster/bootstrap_error_msg"]).stdout)
         assert event["event-type"] == "custom-action-error" and event["detail"]["error"]["exit_code"] == 3
-    finally:
-        for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
-            runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
-        stop_service(state_dir)
-        subprocess.run(["rm", "-rf", str(state_dir)])

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cluster_support import BASIC, links_of, residue, stop_service
+from cluster_support import links_of, residue, stop_service
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ import re
 import signal
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from cluster_support import Cli, stop_service
+from cluster_support import Cli, stop_service, wait_for
 
 IDLE_SECONDS = 4
 
@@ -104,15 +103,6 @@ def sh(cli, cluster, command, timeout=120):
     result = cli.ssh(cluster, command, timeout=timeout)
     return result.stdout.strip()
 
-
-def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def node_states(cli, cluster, partition):

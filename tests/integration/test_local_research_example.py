@@ -7,21 +7,10 @@ through the login pool's balancer, submit to the queues, read imported reference
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
-from cluster_support import PROJECT
+from cluster_support import PROJECT, wait_for
 from paracluster.providers.local.instances import node_exec
 
-
-def wait_for(predicate, timeout=90, interval=0.5, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_research_example_cluster(cli):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 # Update policies (ParallelCluster's names), attached to each key for update-cluster's change plan.
 UNSUPPORTED = "UNSUPPORTED"

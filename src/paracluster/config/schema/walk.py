@@ -255,5 +255,5 @@ def _unknown_key_message(key: object, spec: Section) -> str:
     import difflib  # only a config with an unknown key pays for it
 
     close = difflib.get_close_matches(key, list(spec.fields), n=1, cutoff=0.75)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; remove it (see `paracluster config-schema`)"
+    hint = f"; did you mean '{close[0]}'?" if close else "; remove it (see `paracluster config-schema`)"
     return f"is not a known key of the {spec.title} section{hint}"

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from paracluster.errors import ClusterError
 from paracluster.providers.local import accounting, instances, instancestore, loadbalancer, network, storage
