@@ -23,10 +23,11 @@ from cluster_support import HEADER, Cli, private_cli, wait_for
 # whether slurmd already runs (it must not before OnNodeConfigured is over).
 MARK = """\
 #!/bin/bash
+event=$cfn_postinstall  # the running script's URL (sourcing cfnconfig replaces it with fetch_and_run's command)
 . /etc/parallelcluster/cfnconfig
 slurmd=$(pgrep -x slurmd >/dev/null && echo slurmd-up || echo slurmd-down)
 munge=$(test -S /run/munge/munge.socket.2 && echo munge-up || echo munge-down)
-echo "$(date +%s.%N) $1 $cfn_node_type $(hostname) $slurmd $munge nargs=$# args=${*:2} event=$cfn_postinstall" >> /home/marks.log
+echo "$(date +%s.%N) $1 $cfn_node_type $(hostname) $slurmd $munge nargs=$# args=${*:2} event=$event" >> /home/marks.log
 """
 FAIL = """\
 #!/bin/bash
@@ -138,6 +139,11 @@ def test_custom_actions_run_on_each_role_in_order_with_args(cli, scripts):
     dna = json.loads(_exec(pid, ["cat", "/etc/chef/dna.json"]).stdout)["cluster"]
     assert dna["node_type"] == "ComputeFleet" and dna["scheduler_queue_name"] == "work"
     assert _exec(pid, ["cat", "/etc/parallelcluster/slurm_plugin/slurm_nodename"]).stdout.strip() == "work-st-c5-1"
+    cfnconfig = _exec(pid, ["cat", "/etc/parallelcluster/cfnconfig"]).stdout
+    assert 'cfn_postinstall="/opt/parallelcluster/scripts/fetch_and_run --execute-via-cfnconfig -postinstall"' \
+        in cfnconfig and 'cfn_scheduler_queue_name="work"' in cfnconfig and 'cfn_node_type="ComputeFleet"' in cfnconfig
+    # The node's spec holds keys: only root may read it, on the host and in the node.
+    assert _exec(pid, ["runuser", "-u", "ec2-user", "--", "cat", "/run/paracluster/node/spec.json"]).returncode != 0
     assert "work" in _exec(pid, ["cat", "/opt/parallelcluster/shared/cluster-config.yaml"]).stdout
     # The node works: a job runs on it.
     job = cli.ssh("boot-order", "srun -t 1 -p work -N 1 hostname")
@@ -221,9 +227,13 @@ def test_failing_compute_script_keeps_jobs_off_the_node_and_says_why(cli, script
 
     text = wait_for(reason, what="the bootstrap failure as the Slurm reason")
     assert "OnNodeConfigured" in text and "exited with code 3" in text and "license server unreachable" in text
-    # The job never ran: it was requeued (or is waiting) and the node never had slurmd.
-    show = cli.ssh("boot-fail", f"scontrol show job {job}").stdout
+    # The job never ran: it was requeued, and the node was powered down (its instance terminated).
+    show = wait_for(lambda: (out := cli.ssh("boot-fail", f"scontrol show job {job}").stdout)
+                    and "Restarts=0" not in out and out, what=f"job {job} to be requeued")
     assert "JobState=PENDING" in show or "JobState=CONFIGURING" in show, show
+    assert "StartTime=Unknown" in show or "RunTime=00:00:00" in show, show
+    wait_for(lambda: cli.ssh("boot-fail", "sinfo -h -N -p bad -o %T").stdout.strip().endswith("~"),
+             what="the failed node powered down")
     failures = cli.json("describe-cluster-instances", "-n", "boot-fail")["nodeFailures"]
     assert any(item["failureCode"] == "BootstrapFailure" and "fail.sh" in item["failureReason"]
                and "exited with code 3" in item["failureReason"] for item in failures), failures

@@ -66,7 +66,7 @@ def setup_ephemeral(spec: dict) -> str | None:
     method = choose_method(devices, device_mapper=os.path.exists("/dev/mapper/control"), btrfs=_btrfs_available())
     if method == "lvm":
         # Volume groups are visible to the whole host: the group is named after the node, not vg.01.
-        group = f"vg.pcl.{spec['name']}"
+        group = f"vg.pcl.{spec.get('cluster', 'local')}.{spec['name']}"
         if subprocess.run(["vgs", group], capture_output=True).returncode != 0:
             _run(["pvcreate", "-f", *devices])
             _run(["vgcreate", group, *devices])

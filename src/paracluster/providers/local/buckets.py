@@ -58,6 +58,8 @@ def put(state_dir: Path, source: Path, url: str) -> str:
     if not source.exists():
         raise BadRequestError(f"failed to upload {source}: no such file or directory")
     target = buckets_root(state_dir) / bucket / key
+    # Objects can be anything a user uploads: the state directory stays root's alone.
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True)
         return url

@@ -255,7 +255,7 @@ class DatabaseServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            if self.socket.exists() and self.query("SELECT 42") .strip() == "42":
+            if self.socket.exists() and self.query("SELECT 42").strip() == "42":
                 return
             if self.pid() is None:
                 raise ClusterError(f"failed to start the database {self.uri}: mariadbd stopped; see "

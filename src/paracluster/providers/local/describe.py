@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from paracluster.providers.local.state import StateStore
 
-SLURMRESTD_PORT = 6820  # accounting.SLURMRESTD_PORT (not imported: describe stays free of host-side modules)
-
 
 def _stack_status(record: dict) -> str:
     # CloudFormation reports a rolled-back create as ROLLBACK_COMPLETE while the cluster status is CREATE_FAILED.
@@ -72,7 +70,9 @@ def describe_cluster(record: dict, store: StateStore) -> dict:
     if head and head.get("instanceId"):
         body["headNode"] = _instance(head, with_node_type=False)
         # ParaCluster: Slurm's REST API on the head node (JWT auth; get a token with `paracluster token`).
-        body["scheduler"]["slurmrestdUrl"] = f"http://{head['privateIpAddress']}:{SLURMRESTD_PORT}"
+        from paracluster.providers.local.accounting import slurmrestd_url
+
+        body["scheduler"]["slurmrestdUrl"] = slurmrestd_url(record)
     pools = _login_pools(record, store)
     if pools:
         body["loginNodes"] = pools

@@ -25,14 +25,18 @@ def new_instance_id() -> str:
 
 def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     """Write the node's spec, boot it and return its PID 1 (a host PID); raise ClusterError if it cannot start."""
-    node_dir.mkdir(parents=True, exist_ok=True)
+    # The spec holds keys (the head node's JWT key, the sshd host key): root only, on the host and in the node.
+    node_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    node_dir.chmod(0o700)
     for stale in ("status.json", "pid"):
         (node_dir / stale).unlink(missing_ok=True)
     overlay = spec["overlay"]
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
     spec_path = node_dir / "spec.json"
-    spec_path.write_text(json.dumps(spec, indent=1))
+    with os.fdopen(os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(spec, indent=1))
+    spec_path.chmod(0o600)
     pidfile = node_dir / "pid"
     env = {"PYTHONPATH": node_pythonpath(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
     init = ["/usr/bin/env", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m", "paracluster.node.init",

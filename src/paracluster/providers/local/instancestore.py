@@ -9,6 +9,7 @@ them when the node stops (a local instance is terminated when it stops).
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from paracluster.providers.local.storage import attach_loops, detach_loops
@@ -69,6 +70,12 @@ def release(cluster_dir: Path, node_name: str) -> None:
     """Detach the node's disks and remove their files (the node has stopped: its mounts went with it)."""
     directory = node_disks_dir(cluster_dir, node_name)
     if directory.is_dir():
+        # Where device-mapper exists the node striped its disks with LVM: the host-wide volume group goes first,
+        # or it keeps the loop devices busy. (vg.pcl.<cluster>.<node>, as node/ephemeral.py names it.)
+        group = f"vg.pcl.{cluster_dir.name}.{node_name}"
+        if Path("/dev/mapper/control").exists() and shutil.which("vgremove"):
+            subprocess.run(["vgchange", "-an", group], capture_output=True, timeout=60)
+            subprocess.run(["vgremove", "-f", group], capture_output=True, timeout=60)
         detach_loops(sorted(directory.glob("pcl-disk*.img")))
         shutil.rmtree(directory, ignore_errors=True)
 

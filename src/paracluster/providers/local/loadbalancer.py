@@ -99,6 +99,9 @@ def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
     deadline = time.monotonic() + 5
     while not (run_dir / "haproxy.sock").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             tail = (run_dir / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
             raise ClusterError(f"failed to start the login load balancer: {' / '.join(tail) or 'no output'}")
         time.sleep(0.02)

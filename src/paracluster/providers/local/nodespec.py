@@ -274,6 +274,7 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
     node_dir = cluster_dir / "nodes" / name  # StateStore.node_dir
     return {
         "name": name,
+        "cluster": record["name"],
         "hostname": name,
         "overlay": {"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
         "node_dir": str(node_dir),
@@ -323,15 +324,17 @@ def node_environment(record: dict, config, node: dict, settings) -> dict:
         "cfn_node_type": node_type,
         "cfn_cluster_user": user["name"],
     }
-    for event, variable in (("OnNodeStart", "cfn_preinstall"), ("OnNodeConfigured", "cfn_postinstall"),
-                            ("OnNodeUpdated", "cfn_postupdate")):
-        first = (actions.scripts_of(config, node).get(event) or [{}])[0]
-        cfnconfig[variable] = first.get("url", "NONE")
-        cfnconfig[f"{variable}_args"] = first.get("args", [])
+    # As ParallelCluster's cfnconfig: the commands that run each event's scripts (the scripts' own environment
+    # has their URLs and args instead).
+    for flag, variable in (("preinstall", "cfn_preinstall"), ("postinstall", "cfn_postinstall"),
+                           ("postupdate", "cfn_postupdate")):
+        cfnconfig[variable] = f"/opt/parallelcluster/scripts/fetch_and_run --execute-via-cfnconfig -{flag}"
+        cfnconfig[f"{variable}_args"] = []
     dna = {
         "stack_name": record["name"], "cluster_name": record["name"], "base_os": config.image.os,
         "region": region, "scheduler": config.scheduling.scheduler, "node_type": node_type,
         "cluster_user": user["name"], "default_user_home": "Shared", "ephemeral_dir": ephemeral_dir,
+        "stack_arn": f"arn:paracluster:local:{region}:cluster/{record['name']}",
         "head_node_private_ip": head["privateIpAddress"], "ebs_shared_dirs": ebs_dirs,
     }
     error_info = {"node_type": node["nodeType"], "name": node["nodeName"]}

@@ -30,6 +30,9 @@ VOLUME_TYPES = ("Ebs", "FsxOntap", "FsxOpenZfs")
 SHAREABLE = ("Efs", "FsxLustre", "FsxOntap", "FsxOpenZfs", "FileCache")
 GIB = 1 << 30
 
+EBS_MAX_GIB = 16384  # EBS volumes are at most 16 TiB
+
+
 
 def new_id(kind: str) -> str:
     return ID_PREFIXES[kind] + secrets.token_hex(9)[:17]
@@ -43,6 +46,7 @@ class Registry:
 
     @contextlib.contextmanager
     def locked(self):
+        self.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state directory: root's alone
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -108,6 +112,8 @@ class Registry:
         copy. It is formatted when a cluster first attaches it, as ParallelCluster formats a blank volume."""
         if size_gib is not None and size_gib < 1:
             raise BadRequestError(f"--size {size_gib} is too small; an EBS volume has at least 1 GiB")
+        if size_gib is not None and size_gib > EBS_MAX_GIB:
+            raise BadRequestError(f"--size {size_gib} is too large; an EBS volume has at most {EBS_MAX_GIB} GiB")
         entry = _entry("Ebs", name, cluster, settings)
         directory = self.path(entry["id"])
         directory.mkdir(parents=True)
