@@ -7,6 +7,8 @@ Scripts come from a local bucket (`paracluster s3 cp`), from a host path and fro
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import textwrap
 import threading
@@ -356,3 +358,44 @@ def test_keep_failed_nodes_keeps_a_failed_node_for_debugging(scripts, tmp_path):
         assert pid and Path(f"/proc/{pid}").exists()
         event = json.loads(_exec(pid, ["cat", "/var/log/parallelcluster/bootstrap_error_msg"]).stdout)
         assert event["event-type"] == "custom-action-error" and event["detail"]["error"]["exit_code"] == 3
+
+
+# Succeeds on a node's first boot only (it leaves a mark on the shared /home): replacements of the node fail.
+FIRST_BOOT_ONLY = """\
+#!/bin/bash
+mark=/home/booted-$(hostname)
+if [ -e "$mark" ]; then echo "refusing a second boot of $(hostname)"; exit 4; fi
+touch "$mark"
+"""
+
+
+def test_failing_replacements_of_a_static_node_lead_to_protected_mode(tmp_path):
+    script = tmp_path / "first-boot-only.sh"
+    script.write_text(FIRST_BOOT_ONLY)
+    with private_cli(tmp_path, PARACLUSTER_LOCAL_PROTECTED_FAILURE_COUNT="2") as runner:
+        assert runner.run("s3", "cp", str(script), "s3://boot-scripts/first-boot-only.sh").returncode == 0
+        config = HEADER + textwrap.dedent("""\
+        Scheduling:
+          Scheduler: slurm
+          SlurmQueues:
+            - Name: st
+              CustomActions:
+                OnNodeConfigured:
+                  Script: s3://boot-scripts/first-boot-only.sh
+              ComputeResources:
+                - Name: c5
+                  InstanceType: c5.large
+                  MinCount: 1
+                  MaxCount: 1
+              Networking:
+                SubnetIds: [subnet-0123456789abcdef0]
+        """)
+        assert runner.create("boot-prot", config)["clusterStatus"] == "CREATE_COMPLETE"
+        record = json.loads((runner.state_dir / "clusters" / "boot-prot" / "cluster.json").read_text())
+        os.kill(record["instances"]["st-st-c5-1"]["pid"], signal.SIGKILL)  # the instance dies: it is replaced
+        # Each replacement fails its OnNodeConfigured script; after two failures the queue is protected.
+        wait_for(lambda: runner.json("describe-compute-fleet", "-n", "boot-prot")["status"] == "PROTECTED", 120,
+                 what="protected mode")
+        assert "inact" in runner.ssh("boot-prot", "sinfo -h -p st -o %a").stdout
+        failures = runner.json("describe-cluster-instances", "-n", "boot-prot")["nodeFailures"]
+        assert len([f for f in failures if "refusing a second boot" in f["failureReason"]]) >= 2, failures

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -31,6 +32,10 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     for stale in ("status.json", "pid"):
         (node_dir / stale).unlink(missing_ok=True)
     overlay = spec["overlay"]
+    # Every boot is a new instance with a fresh root disk: what an earlier instance of this node wrote (custom
+    # actions' marks, accounts, logs) must not make this one skip its bootstrap.
+    for key in ("upper", "work"):
+        shutil.rmtree(overlay[key], ignore_errors=True)
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
     spec_path = node_dir / "spec.json"
