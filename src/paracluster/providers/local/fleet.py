@@ -280,5 +280,5 @@ def serve_fleet(service, name: str) -> rpc.Server:
     server = rpc.Server(str(path), LocalFleet(service, name), FLEET_REQUESTS, f"fleet of {name}", LOG)
     os.chown(path, 0, slurm_gid)
     path.chmod(0o660)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from paracluster import __version__, rpc
@@ -139,8 +140,11 @@ class Service:
         return summary(record)
 
     def _run_delete(self, name: str) -> None:
+        started = time.monotonic()
         self._stop_fleet(name)
+        LOG.info("delete %s: fleet server stopped (%.2fs)", name, time.monotonic() - started)
         with self.lock(name):
+            LOG.info("delete %s: locked (%.2fs)", name, time.monotonic() - started)
             record = self.store.load(name)
             if record is None:
                 return
@@ -153,7 +157,7 @@ class Service:
                 self.store.save(record)
                 return
             self.store.remove(name)
-            LOG.info("delete %s: complete", name)
+            LOG.info("delete %s: complete (%.2fs)", name, time.monotonic() - started)
 
     def describe_cluster(self, name: str) -> dict:
         record = self.record(name)
