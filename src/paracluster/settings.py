@@ -28,6 +28,7 @@ SETTINGS: dict[str, Setting] = {
     "provider": Setting(str, "local", "provider used when --provider is not given: local or aws"),
     "state_dir": Setting(str, "/var/lib/paracluster", "where the host service keeps clusters, key pairs and buckets"),
     "keep_failed_nodes": Setting(bool, False, "keep nodes whose bootstrap failed running, for debugging"),
+    "slurmrestd": Setting(bool, True, "run Slurm's REST API (slurmrestd, JWT auth) on head nodes of new clusters"),
     # Networking of the local provider.
     "local.address_pool": Setting(str, "10.187.0.0/16", "IPv4 range that cluster networks are cut from"),
     "local.cluster_prefix_length": Setting(

@@ -282,3 +282,16 @@ def test_database_outlives_the_cluster_until_deleted(cli, accounting_cluster):
     cli.json("databases", "delete", DB_URI)
     assert cli.json("databases", "list")["databases"] == []
     assert not os.path.exists(f"/run/netns/{namespace}") and not os.path.exists(f"/proc/{pid}")
+
+
+def test_slurmrestd_can_be_turned_off(tmp_path):
+    from cluster_support import private_cli
+
+    with private_cli(tmp_path, PARACLUSTER_SLURMRESTD="false") as runner:
+        body = runner.create("acct-norest", BASIC.replace("MinCount: 2", "MinCount: 0"))
+        assert body["clusterStatus"] == "CREATE_COMPLETE"
+        assert "slurmrestdUrl" not in body["scheduler"]
+        record = _record(runner, "acct-norest")
+        pid = record["instances"]["head"]["pid"]
+        assert subprocess.run(["nsenter", "-t", str(pid), "-p", "-m", "--", "pgrep", "-x", "slurmrestd"],
+                              capture_output=True).returncode == 1

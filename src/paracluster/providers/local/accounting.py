@@ -147,7 +147,9 @@ def rest_user(record: dict) -> dict:
 
 def slurmrestd_url(record: dict) -> str | None:
     head = (record.get("instances") or {}).get("head")
-    return f"http://{head['privateIpAddress']}:{SLURMRESTD_PORT}" if head else None
+    if not head or not record.get("slurmrestd", True):
+        return None
+    return f"http://{head['privateIpAddress']}:{SLURMRESTD_PORT}"
 
 
 def head_node_parts(record: dict, config, cluster_dir: Path) -> dict:

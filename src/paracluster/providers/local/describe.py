@@ -72,7 +72,8 @@ def describe_cluster(record: dict, store: StateStore) -> dict:
         # ParaCluster: Slurm's REST API on the head node (JWT auth; get a token with `paracluster token`).
         from paracluster.providers.local.accounting import slurmrestd_url
 
-        body["scheduler"]["slurmrestdUrl"] = slurmrestd_url(record)
+        if slurmrestd_url(record):
+            body["scheduler"]["slurmrestdUrl"] = slurmrestd_url(record)
     pools = _login_pools(record, store)
     if pools:
         body["loginNodes"] = pools

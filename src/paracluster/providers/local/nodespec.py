@@ -71,6 +71,7 @@ def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
     """Create the cluster's shared directories, munge key, SSH keys, default user home, hosts and Slurm files."""
     for path in shared_dirs(cluster_dir).values():
         path.mkdir(parents=True, exist_ok=True)
+    record.setdefault("slurmrestd", bool(settings["slurmrestd"]))  # fixed at create, like the rest of the node
     (cluster_dir / "nodes").mkdir(exist_ok=True)
     munge = pwd.getpwnam("munge")
     munge_dir = cluster_dir / "munge"
@@ -256,6 +257,8 @@ def build_node_spec(record: dict, config, node: dict, cluster_dir: Path, setting
         files += _sshd_files(cluster_dir, node)
         binds.append({"source": str(cluster_dir / "fleet"), "target": "/run/paracluster/fleet"})
         extra = accounting.head_node_parts(record, config, cluster_dir)
+        if not record.get("slurmrestd", True):
+            extra["after"] = [service for service in extra["after"] if service["name"] != "slurmrestd"]
         files += extra["files"]
         for database, lines in extra["accounts"].items():
             accounts.setdefault(database, []).extend(lines)
