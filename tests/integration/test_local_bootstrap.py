@@ -39,6 +39,23 @@ exit 3
 """
 
 
+def one_queue(name: str, actions: str = "", min_count: int = 0, max_count: int = 1) -> str:
+    """HEADER and a Scheduling section of one c5.large queue; `actions` is the YAML of its CustomActions."""
+    custom = "      CustomActions:\n" + textwrap.indent(textwrap.dedent(actions), " " * 8) if actions else ""
+    return HEADER + f"""Scheduling:
+  Scheduler: slurm
+  SlurmQueues:
+    - Name: {name}
+{custom}      ComputeResources:
+        - Name: c5
+          InstanceType: c5.large
+          MinCount: {min_count}
+          MaxCount: {max_count}
+      Networking:
+        SubnetIds: [subnet-0123456789abcdef0]
+"""
+
+
 def _marks(cli: Cli, cluster: str) -> list[list[str]]:
     path = cli.state_dir / "clusters" / cluster / "shared" / "home" / "marks.log"
     return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
@@ -200,24 +217,12 @@ def test_delete_stops_the_load_balancer(cli):
 
 
 def test_failing_compute_script_keeps_jobs_off_the_node_and_says_why(cli, scripts):
-    config = HEADER + textwrap.dedent("""\
-    Scheduling:
-      Scheduler: slurm
-      SlurmQueues:
-        - Name: bad
-          CustomActions:
-            OnNodeConfigured:
-              Sequence:
-                - Script: s3://boot-scripts/mark.sh
-                  Args: [bad-configured]
-                - Script: s3://boot-scripts/fail.sh
-          ComputeResources:
-            - Name: c5
-              InstanceType: c5.large
-              MinCount: 0
-              MaxCount: 1
-          Networking:
-            SubnetIds: [subnet-0123456789abcdef0]
+    config = one_queue("bad", """\
+        OnNodeConfigured:
+          Sequence:
+            - Script: s3://boot-scripts/mark.sh
+              Args: [bad-configured]
+            - Script: s3://boot-scripts/fail.sh
     """)
     assert cli.create("boot-fail", config)["clusterStatus"] == "CREATE_COMPLETE"
     job = cli.ssh("boot-fail", "sbatch -t 1 -p bad --parsable --wrap hostname").stdout.strip()
@@ -245,20 +250,8 @@ def test_failing_compute_script_keeps_jobs_off_the_node_and_says_why(cli, script
 
 
 def test_failing_head_script_fails_the_create_with_the_reason(cli, scripts):
-    config = HEADER.replace("  Ssh:", "  CustomActions:\n    OnNodeConfigured:\n      Script: s3://boot-scripts/fail.sh\n"
-                                      "      Args: [x]\n  Ssh:") + textwrap.dedent("""\
-    Scheduling:
-      Scheduler: slurm
-      SlurmQueues:
-        - Name: q
-          ComputeResources:
-            - Name: c5
-              InstanceType: c5.large
-              MinCount: 0
-              MaxCount: 1
-          Networking:
-            SubnetIds: [subnet-0123456789abcdef0]
-    """)
+    config = one_queue("q").replace("  Ssh:", "  CustomActions:\n    OnNodeConfigured:\n"
+                                             "      Script: s3://boot-scripts/fail.sh\n      Args: [x]\n  Ssh:")
     described = cli.json("create-cluster", "-n", "boot-headfail", "-c", str(cli.config(config)), "--wait",
                          expect=1)
     assert described.get("clusterStatus", "CREATE_FAILED") == "CREATE_FAILED"
@@ -295,23 +288,8 @@ def test_https_script_is_fetched_by_the_host(https_server, tmp_path):
     url, cert = https_server
     # The host service inherits SSL_CERT_FILE when the CLI starts it.
     with private_cli(tmp_path, SSL_CERT_FILE=str(cert)) as runner:
-        config = HEADER.replace("  Ssh:", f"  CustomActions:\n    OnNodeStart:\n      Script: {url}/mark.sh\n"
-                                          "      Args: [from-https]\n  Ssh:") + textwrap.dedent("""\
-        Scheduling:
-          Scheduler: slurm
-          SlurmQueues:
-            - Name: q
-              CustomActions:
-                OnNodeStart:
-                  Script: URL/missing.sh
-              ComputeResources:
-                - Name: c5
-                  InstanceType: c5.large
-                  MinCount: 0
-                  MaxCount: 1
-              Networking:
-                SubnetIds: [subnet-0123456789abcdef0]
-        """).replace("URL", url)
+        config = one_queue("q", f"OnNodeStart:\n  Script: {url}/missing.sh\n").replace(
+            "  Ssh:", f"  CustomActions:\n    OnNodeStart:\n      Script: {url}/mark.sh\n      Args: [from-https]\n  Ssh:")
         assert runner.create("boot-https", config)["clusterStatus"] == "CREATE_COMPLETE"
         assert [m[1] for m in _marks(runner, "boot-https")] == ["from-https"]
         # A script the server does not have fails the node in the downloading stage with the HTTP status.
@@ -328,22 +306,7 @@ def test_keep_failed_nodes_keeps_a_failed_node_for_debugging(scripts, tmp_path):
     with private_cli(tmp_path, PARACLUSTER_KEEP_FAILED_NODES="true") as runner:
         for name in ("mark.sh", "fail.sh"):
             runner.run("s3", "cp", str(scripts / name), f"s3://boot-scripts/{name}")
-        config = HEADER + textwrap.dedent("""\
-        Scheduling:
-          Scheduler: slurm
-          SlurmQueues:
-            - Name: bad
-              CustomActions:
-                OnNodeConfigured:
-                  Script: s3://boot-scripts/fail.sh
-              ComputeResources:
-                - Name: c5
-                  InstanceType: c5.large
-                  MinCount: 0
-                  MaxCount: 1
-              Networking:
-                SubnetIds: [subnet-0123456789abcdef0]
-        """)
+        config = one_queue("bad", "OnNodeConfigured:\n  Script: s3://boot-scripts/fail.sh\n")
         assert runner.create("boot-keep", config)["clusterStatus"] == "CREATE_COMPLETE"
         runner.ssh("boot-keep", "sbatch -t 1 -p bad --wrap hostname")
 
@@ -374,22 +337,7 @@ def test_failing_replacements_of_a_static_node_lead_to_protected_mode(tmp_path):
     script.write_text(FIRST_BOOT_ONLY)
     with private_cli(tmp_path, PARACLUSTER_LOCAL_PROTECTED_FAILURE_COUNT="2") as runner:
         assert runner.run("s3", "cp", str(script), "s3://boot-scripts/first-boot-only.sh").returncode == 0
-        config = HEADER + textwrap.dedent("""\
-        Scheduling:
-          Scheduler: slurm
-          SlurmQueues:
-            - Name: st
-              CustomActions:
-                OnNodeConfigured:
-                  Script: s3://boot-scripts/first-boot-only.sh
-              ComputeResources:
-                - Name: c5
-                  InstanceType: c5.large
-                  MinCount: 1
-                  MaxCount: 1
-              Networking:
-                SubnetIds: [subnet-0123456789abcdef0]
-        """)
+        config = one_queue("st", "OnNodeConfigured:\n  Script: s3://boot-scripts/first-boot-only.sh\n", 1, 1)
         assert runner.create("boot-prot", config)["clusterStatus"] == "CREATE_COMPLETE"
         record = json.loads((runner.state_dir / "clusters" / "boot-prot" / "cluster.json").read_text())
         os.kill(record["instances"]["st-st-c5-1"]["pid"], signal.SIGKILL)  # the instance dies: it is replaced
