@@ -272,8 +272,12 @@ def create(ctx: Creation, *, rollback: bool) -> None:
                 # The status turns CREATE_FAILED only once the rollback is over, so a waiter sees the final state.
                 ctx.record["progress"] = "roll back the failed create"
                 ctx.save()
-                teardown(ctx.record, ctx.store)
-                ctx.record["rolledBack"] = True
+                try:
+                    teardown(ctx.record, ctx.store)
+                    ctx.record["rolledBack"] = True
+                except ClusterError as err:  # still CREATE_FAILED; delete-cluster retries the cleanup
+                    ctx.record["failures"].append({"failureCode": "ClusterRollbackFailure",
+                                                   "failureReason": f"failed to roll back: {err}"})
             ctx.record.update(status="CREATE_FAILED", progress=None)
             ctx.save()
             return
@@ -285,25 +289,64 @@ def create(ctx: Creation, *, rollback: bool) -> None:
     LOG.info("create %s: complete in %.1fs", name, time.monotonic() - started)
 
 
-def teardown(record: dict, store: StateStore) -> None:
-    """Stop every node and remove every host resource of the cluster (processes, namespaces, links, mounts).
+def _stop_load_balancer(record: dict, store: StateStore) -> None:
+    loadbalancer.stop(record, store.cluster_dir(record["name"]))
 
-    Safe to run again, and on a cluster that was only partly created.
-    """
-    cluster_dir = store.cluster_dir(record["name"])
-    loadbalancer.stop(record, cluster_dir)
+
+def _stop_nodes(record: dict, store: StateStore) -> None:
     nodes = list((record.get("instances") or {}).values())
     instances.stop_nodes([(node.get("pid"), store.node_dir(record["name"], node["nodeName"])) for node in nodes])
     for node in nodes:
         node.update(state="terminated", pid=None)
-    if record.get("netIndex") is not None:
-        for node in nodes:
-            instances.remove_network(record, node)
-        accounting.disconnect_accounting(record)
-        network.delete_bridge(record["netIndex"], bridge_owner(store, record))
-    instancestore.release_all(cluster_dir)
-    storage.release_shared_storage(record, store.root, cluster_dir)
-    ovl = cluster_dir / "ovl"
+
+
+def _remove_network(record: dict, store: StateStore) -> None:
+    if record.get("netIndex") is None:
+        return
+    for node in (record.get("instances") or {}).values():
+        instances.remove_network(record, node)
+    accounting.disconnect_accounting(record)
+    network.delete_bridge(record["netIndex"], bridge_owner(store, record))
+
+
+def _release_instance_stores(record: dict, store: StateStore) -> None:
+    instancestore.release_all(store.cluster_dir(record["name"]))
+
+
+def _release_shared_storage(record: dict, store: StateStore) -> None:
+    storage.release_shared_storage(record, store.root, store.cluster_dir(record["name"]))
+
+
+def _unmount_root_layers(record: dict, store: StateStore) -> None:
+    ovl = store.cluster_dir(record["name"]) / "ovl"
     if os.path.ismount(ovl):
         subprocess.run(["umount", "-l", str(ovl)], capture_output=True)
     shutil.rmtree(ovl, ignore_errors=True)
+
+
+# The delete pipeline, in order. Each step is idempotent; all of them run even when one fails.
+TEARDOWN_STEPS = [
+    ("stop the login load balancer", _stop_load_balancer),
+    ("stop the nodes", _stop_nodes),
+    ("remove the cluster network", _remove_network),
+    ("release the instance store disks", _release_instance_stores),
+    ("detach or delete the shared storage", _release_shared_storage),
+    ("unmount the nodes' root layers", _unmount_root_layers),
+]
+
+
+def teardown(record: dict, store: StateStore) -> None:
+    """Stop every node and remove every host resource of the cluster (processes, namespaces, links, mounts).
+
+    Safe to run again, and on a cluster that was only partly created. A step that fails does not keep the others
+    from running; the failures are raised together at the end.
+    """
+    failed = []
+    for description, step in TEARDOWN_STEPS:
+        try:
+            step(record, store)
+        except Exception as err:  # noqa: BLE001 - every step gets its chance; failures are reported together
+            LOG.error("delete %s: %s: failed: %s", record["name"], description, err)
+            failed.append(f"failed to {description}: {err}")
+    if failed:
+        raise ClusterError("; ".join(failed))
