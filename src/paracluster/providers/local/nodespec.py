@@ -347,6 +347,9 @@ def node_environment(record: dict, config, node: dict, settings) -> dict:
         dna.update(scheduler_queue_name=node["queueName"], scheduler_compute_resource_name=node["computeResource"])
         error_info.update(queue_name=node["queueName"], compute_resource=node["computeResource"],
                           node_spec="static" if node.get("static") else "dynamic", instance_type=node["instanceType"])
+    elif node["nodeType"] == "HeadNode":
+        cfnconfig["cfn_volume"] = ",".join(item["id"] for item in record.get("storage", [])
+                                           if item["type"] == "Ebs") or "NONE"
     elif node["nodeType"] == "LoginNode":
         dna["pool_name"] = node["poolName"]
         error_info["pool_name"] = node["poolName"]
