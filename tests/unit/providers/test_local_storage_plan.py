@@ -118,3 +118,21 @@ def test_striping_method_lvm_then_btrfs_then_one_disk(monkeypatch):
     assert choose_method(disks, device_mapper=False, btrfs=True) == "btrfs-raid0"
     assert choose_method(disks, device_mapper=False, btrfs=False) == "ext4"
     assert choose_method(disks[:1], device_mapper=False, btrfs=True) == "ext4"
+
+
+def test_export_follows_the_auto_export_policy_events(tmp_path):
+    from paracluster.providers.local.storage import export_tree
+
+    fs, bucket = tmp_path / "fs", tmp_path / "bucket"
+    for root, files in ((fs, {"kept.txt": "same", "changed.txt": "new text", "sub/new.txt": "n"}),
+                        (bucket, {"kept.txt": "same", "changed.txt": "old text", "gone.txt": "g"})):
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    assert export_tree(fs, bucket, {"NEW"}) == ["new sub/new.txt"]
+    assert (bucket / "changed.txt").read_text() == "old text"
+    assert export_tree(fs, bucket, {"NEW", "CHANGED"}) == ["changed changed.txt"]
+    assert (bucket / "gone.txt").exists()
+    assert export_tree(fs, bucket, {"NEW", "CHANGED", "DELETED"}) == ["deleted gone.txt"]
+    assert sorted(p.relative_to(bucket).as_posix() for p in bucket.rglob("*") if p.is_file()) == \
+        ["changed.txt", "kept.txt", "sub/new.txt"]

@@ -66,12 +66,14 @@ def _lustre_transfers(settings, where: str) -> tuple[list[dict], list[dict]]:
     if settings.import_path:
         imports.append({"url": settings.import_path, "path": "/", "where": f"{where}/ImportPath"})
     if settings.export_path:
-        exports.append({"url": settings.export_path, "path": "/", "where": f"{where}/ExportPath"})
+        exports.append({"url": settings.export_path, "path": "/", "where": f"{where}/ExportPath",
+                        "events": ["NEW", "CHANGED"]})
     for index, dra in enumerate(settings.data_repository_associations):
         dra_where = f"{where}/DataRepositoryAssociations[{index}]/DataRepositoryPath"
         imports.append({"url": dra.data_repository_path, "path": dra.file_system_path, "where": dra_where})
         if dra.auto_export_policy:
-            exports.append({"url": dra.data_repository_path, "path": dra.file_system_path, "where": dra_where})
+            exports.append({"url": dra.data_repository_path, "path": dra.file_system_path, "where": dra_where,
+                            "events": list(dra.auto_export_policy)})
     return imports, exports
 
 
@@ -162,6 +164,31 @@ def _copy_tree(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
+
+
+def export_tree(source: Path, target: Path, events: set[str]) -> list[str]:
+    """Export a file system directory to a bucket prefix as an AutoExportPolicy does: NEW files are added, CHANGED
+    ones overwritten, and with DELETED the objects whose files are gone are removed. Returns what it did."""
+    done = []
+    files = {path.relative_to(source) for path in source.rglob("*") if path.is_file()} if source.is_dir() else set()
+    for relative in sorted(files):
+        src, dst = source / relative, target / relative
+        if dst.is_file():
+            if "CHANGED" not in events or src.read_bytes() == dst.read_bytes():
+                continue
+            done.append(f"changed {relative}")
+        elif "NEW" in events:
+            done.append(f"new {relative}")
+        else:
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+    if "DELETED" in events and target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):
+            if path.is_file() and path.relative_to(target) not in files:
+                path.unlink()
+                done.append(f"deleted {path.relative_to(target)}")
+    return done
 
 
 def _merge_tree(source: Path, target: Path) -> None:
@@ -289,7 +316,8 @@ def _release(registry: Registry, item: dict, cluster: str, state_dir: Path, clus
         for transfer in item.get("exports", []):
             bucket, key = buckets.parse_url(transfer["url"])
             source = _inside(registry.data_dir(entry), transfer["path"])
-            _copy_tree(source, buckets.buckets_root(state_dir) / bucket / key)
+            export_tree(source, buckets.buckets_root(state_dir) / bucket / key,
+                        set(transfer.get("events", ["NEW", "CHANGED"])))
     with registry.locked():
         registry.detach(item["id"], cluster)
         entry = registry.get(item["id"])
