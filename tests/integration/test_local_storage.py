@@ -166,6 +166,11 @@ def test_delete_follows_deletion_policy_and_leaves_nothing(cli, every_type):
     cluster = every_type["name"]
     before = _registry(cli)
     ebs = next(e for e in before.values() if e.get("name") == "ebs" and e["type"] == "Ebs")
+    # SharedStorageType: Efs: the internal shared dirs (here /home) live on a managed EFS of the cluster.
+    (internal,) = [e for e in before.values() if e.get("name") == "internal-shared-dirs"]
+    assert internal["type"] == "Efs" and cluster in internal["attachments"]
+    assert cli.ssh(cluster, "echo hi > ~/internal.txt").returncode == 0
+    assert list((cli.state_dir / "storage" / internal["id"] / "data" / "home").glob("*/internal.txt"))
     # Imported directories belong to root, as on FSx without POSIX metadata in the bucket.
     assert _node_exec(cli, cluster, "head", ["sh", "-c", "echo exported > /lustre/ns1/out.txt"]).returncode == 0
     cli.json("delete-cluster", "-n", cluster, "--wait")
@@ -235,7 +240,8 @@ def test_retain_keeps_storage_for_a_later_cluster(cli):
     assert cli.create(first, _config(storage))["clusterStatus"] == "CREATE_COMPLETE"
     assert cli.ssh(first, "srun -N1 -t 1 cat /home/readme.txt").stdout == "imported into /home\n"
     assert cli.ssh(first, "echo kept > /shared/a && echo kept > /vol/a && echo kept > ~/a").returncode == 0
-    ids = {e["name"]: e["id"] for e in _registry(cli).values() if e.get("createdBy") == first}
+    ids = {e["name"]: e["id"] for e in _registry(cli).values()
+           if e.get("createdBy") == first and e["name"] != "internal-shared-dirs"}  # that one goes with the cluster
     # An EBS volume attaches to one cluster at a time.
     clash = cli.config(_config(f"""\
   - Name: vol

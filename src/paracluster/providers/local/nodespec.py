@@ -69,6 +69,9 @@ def default_user(record: dict, config) -> dict:
 
 def cluster_files(record: dict, config, cluster_dir: Path, settings) -> None:
     """Create the cluster's shared directories, munge key, SSH keys, default user home, hosts and Slurm files."""
+    from paracluster.providers.local.storage import internal_shared_dirs
+
+    internal_shared_dirs(record, config, settings.state_path, cluster_dir)
     for path in shared_dirs(cluster_dir).values():
         path.mkdir(parents=True, exist_ok=True)
     record.setdefault("slurmrestd", bool(settings["slurmrestd"]))  # fixed at create, like the rest of the node

@@ -285,6 +285,38 @@ def _mount_volume(registry: Registry, entry: dict, mount_point: Path) -> Path:
 # --- delete ----------------------------------------------------------------------------------------------------
 
 
+INTERNAL_EFS_NAME = "internal-shared-dirs"
+
+
+def internal_shared_dirs(record: dict, config, state_dir: Path, cluster_dir: Path) -> None:
+    """Where the internal shared dirs (/home, /opt/slurm, /opt/parallelcluster/shared) live.
+
+    HeadNode/SharedStorageType Ebs keeps them on the head node's root volume: a directory of the cluster. Efs (since
+    ParallelCluster 3.8) puts them on a managed EFS that the cluster creates and deletes: a registered file system,
+    listed by `paracluster storage list` while the cluster lives. Idempotent.
+    """
+    shared = cluster_dir / "shared"
+    if config.head_node.shared_storage_type != "Efs" or record.get("internalEfs"):
+        return
+    registry = Registry(state_dir)
+    with registry.locked():
+        entry = registry.create_file_system("Efs", name=INTERNAL_EFS_NAME, cluster=record["name"])
+        registry.attach(entry, record["name"], "HeadNode/SharedStorageType")
+    record["internalEfs"] = entry["id"]
+    if shared.is_dir() and not shared.is_symlink():
+        _merge_tree(shared, registry.data_dir(entry))  # a create resumed after the directory was made
+        shutil.rmtree(shared)
+    shared.symlink_to(registry.data_dir(entry))
+
+
+def _delete_internal_efs(record: dict, registry: Registry) -> None:
+    storage_id = record.get("internalEfs")
+    if storage_id and registry.get(storage_id):
+        with registry.locked():
+            registry.detach(storage_id, record["name"])
+            registry.delete(storage_id)
+
+
 def release_shared_storage(record: dict, state_dir: Path, cluster_dir: Path) -> None:
     """Teardown: unmount and detach volumes, export to buckets, then Delete, Retain or Snapshot each managed item.
 
@@ -300,6 +332,10 @@ def release_shared_storage(record: dict, state_dir: Path, cluster_dir: Path) -> 
             item["released"] = True
         except (ClusterError, OSError) as err:
             failures.append(f"{item['name']}: {err}")
+    try:
+        _delete_internal_efs(record, registry)
+    except (ClusterError, OSError) as err:
+        failures.append(f"{INTERNAL_EFS_NAME}: {err}")
     if failures:
         raise ClusterError(f"failed to release shared storage: {'; '.join(failures)}")
 
