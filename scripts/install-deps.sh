@@ -36,7 +36,10 @@ if ((${#missing[@]})); then
     fi
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
-    [[ -n "$policy" ]] && rm -f "$policy" && trap - EXIT
+    if [[ -n "$policy" ]]; then
+        rm -f "$policy"
+        trap - EXIT
+    fi
 fi
 
 # Prefer a python3 >= 3.11 from PATH (pyenv or the distribution's).
