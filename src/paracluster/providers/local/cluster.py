@@ -186,8 +186,7 @@ def start_login_load_balancer(ctx: Creation) -> None:
     """Put HAProxy in front of each login pool (ParallelCluster's Network Load Balancer), on the host's address."""
     import ipaddress
 
-    gateway = str(ipaddress.ip_network(ctx.record["subnet"]).network_address + 1)
-    listen = loadbalancer.ensure(ctx.record, ctx.dir, gateway)
+    listen = loadbalancer.ensure(ctx.record, ctx.dir, network.gateway(ipaddress.ip_network(ctx.record["subnet"])))
     if listen is None:
         return
     ctx.save()

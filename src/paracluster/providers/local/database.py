@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
-from paracluster.providers.local import network
+from paracluster.providers.local import network, processes
 
 DEFAULT_PORT = 3306
 MARIADBD = "/usr/sbin/mariadbd"
@@ -140,41 +139,6 @@ def detach(record: dict) -> None:
         network.run(["ip", "link", "del", attachment_veth(record["netIndex"])], check=False)
 
 
-def process_alive(pid_file: Path, needle: str) -> int | None:
-    """The PID in `pid_file` if that process runs and `needle` is on its command line (it is ours)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if not cmdline:  # between fork and exec (or a zombie): judge by the process state
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            return pid if state != "Z" else None
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if needle.encode() in cmdline else None
-
-
-def stop_process(pid: int | None, timeout: float = 20.0) -> None:
-    if not pid:
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        _reap(pid)
-        time.sleep(0.05)
-    if Path(f"/proc/{pid}").exists():
-        os.kill(pid, signal.SIGKILL)
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
 class DatabaseServer:
     """The MariaDB server of one Uri under one state directory."""
 
@@ -205,7 +169,7 @@ class DatabaseServer:
         return self.dir / "server.pid"
 
     def pid(self) -> int | None:
-        return process_alive(self.pid_file, str(self.data))
+        return processes.from_pid_file(self.pid_file, str(self.data))
 
     def lock(self) -> threading.Lock:
         return _lock(str(self.dir))
@@ -292,7 +256,7 @@ class DatabaseServer:
                    f"GRANT ALL PRIVILEGES ON *.* TO {name}@'%';\nFLUSH PRIVILEGES;\n")
 
     def stop(self) -> None:
-        stop_process(self.pid())
+        processes.stop(self.pid())
 
     def delete(self, users: list[str]) -> None:
         if users:

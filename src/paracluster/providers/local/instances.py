@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import network
+from paracluster.providers.local import network, processes
 from paracluster.providers.local.runtime import node_python, node_pythonpath
 
 def new_instance_id() -> str:
@@ -99,13 +99,7 @@ def node_processes(node_dirs: list[Path]) -> dict[Path, list[int]]:
 
 def is_alive(pid: int | None, node_dir: Path) -> bool:
     """Whether the node's PID 1 still runs (and is ours: its spec file is on its command line)."""
-    if not pid:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return str(node_dir / "spec.json").encode() in cmdline
+    return processes.runs_with(pid, str(node_dir / "spec.json"))
 
 
 def wait_running(name: str, pid: int, node_dir: Path, timeout: float) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+from paracluster.providers.local import processes
 
 FIRST_PORT = 2222  # port 22 of the host address is tried first; sshd on 0.0.0.0 usually has it
 CHECK_INTERVAL_MS = 1000
@@ -57,15 +56,6 @@ def _free_port(address: str, taken: set[int]) -> int:
     raise ClusterError(f"failed to find a free port on {address} for a login pool's load balancer")
 
 
-def _alive(pid: int | None, config_path: Path) -> bool:
-    if not pid:
-        return False
-    try:
-        return str(config_path).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
 def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
     """Start (or keep) the cluster's HAProxy for its login pools; record and return {pool: {address, port}}."""
     pools: dict[str, list[tuple[str, str]]] = {}
@@ -86,7 +76,7 @@ def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
             balancer["listen"][pool] = {"address": gateway, "port": port}
     listen = {pool: (entry["address"], entry["port"]) for pool, entry in balancer["listen"].items()}
     text = render_config(pools, listen, run_dir)
-    if _alive(balancer["pid"], config_path) and config_path.exists() and config_path.read_text() == text:
+    if processes.runs_with(balancer["pid"], str(config_path)) and config_path.exists() and config_path.read_text() == text:
         return balancer["listen"]
     stop(record, cluster_dir)
     config_path.write_text(text)
@@ -114,13 +104,8 @@ def stop(record: dict, cluster_dir: Path) -> None:
     balancer = record.get("loginLoadBalancer") or {}
     config_path = cluster_dir / "loadbalancer" / "haproxy.cfg"
     pid = balancer.get("pid")
-    if _alive(pid, config_path):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3
-        while _alive(pid, config_path) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if _alive(pid, config_path):
-            os.kill(pid, signal.SIGKILL)
+    if processes.runs_with(pid, str(config_path)):
+        processes.stop(pid, timeout=3)
     (cluster_dir / "loadbalancer" / "haproxy.sock").unlink(missing_ok=True)
     if balancer:
         balancer["pid"] = None

@@ -78,6 +78,11 @@ def _alias(name: str) -> str:
         return ""
 
 
+def gateway(subnet: ipaddress.IPv4Network) -> str:
+    """The host's address on a cluster network (the subnet's first); nodes start at the next one."""
+    return str(subnet.network_address + 1)
+
+
 def create_bridge(index: int, subnet: ipaddress.IPv4Network, owner: str) -> None:
     """Create the cluster bridge with the host's address on it (the first of the subnet); no-op if it exists.
 
@@ -91,9 +96,9 @@ def create_bridge(index: int, subnet: ipaddress.IPv4Network, owner: str) -> None
     elif _alias(name) != owner:
         raise ClusterError(f"failed to create bridge {name}: it belongs to {_alias(name) or 'someone else'}; "
                            "create the cluster again to get another network")
-    gateway = f"{subnet.network_address + 1}/{subnet.prefixlen}"
-    if gateway not in run(["ip", "-4", "-o", "addr", "show", "dev", name]).stdout:
-        run(["ip", "addr", "add", gateway, "dev", name])
+    address = f"{gateway(subnet)}/{subnet.prefixlen}"
+    if address not in run(["ip", "-4", "-o", "addr", "show", "dev", name]).stdout:
+        run(["ip", "addr", "add", address, "dev", name])
     run(["ip", "link", "set", name, "up"])
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError, NotFoundError
-from paracluster.providers.local import database, secrets
+from paracluster.providers.local import database, processes, secrets
 from paracluster.providers.local.accounting import munge_key
 from paracluster.slurm import slurmdbd
 
@@ -71,7 +71,7 @@ class Slurmdbd:
         return database.DatabaseServer(self.state_dir, self.info["databaseUri"]).namespace
 
     def pid(self) -> int | None:
-        return database.process_alive(self.dir / "slurmdbd.pid", "slurmdbd")
+        return processes.from_pid_file(self.dir / "slurmdbd.pid", "slurmdbd")
 
     def create(self, uri: str, user: str, password_arn: str, munge_arn: str, database_name: str | None) -> None:
         if (self.dir / "slurmdbd.json").exists():
@@ -162,8 +162,8 @@ class Slurmdbd:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        database.stop_process(self.pid())
-        database.stop_process(database.process_alive(self.dir / "munged.pid", "munged"))
+        processes.stop(self.pid())
+        processes.stop(processes.from_pid_file(self.dir / "munged.pid", "munged"))
 
     def delete(self) -> None:
         self.stop()
