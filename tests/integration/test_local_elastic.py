@@ -16,20 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from cluster_support import Cli, stop_service, wait_for
+from cluster_support import HEADER, Cli, stop_service, wait_for
 
 IDLE_SECONDS = 4
 
-ELASTIC = """\
-Region: us-east-1
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-  Ssh:
-    KeyName: itest
+ELASTIC = HEADER + """\
 Scheduling:
   Scheduler: slurm
   ScalingStrategy: {strategy}

@@ -8,18 +8,9 @@ import json
 
 import pytest
 
-from cluster_support import residue
+from cluster_support import HEADER, residue
 
-HEAD = """\
-Region: us-east-1
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-  Ssh:
-    KeyName: itest
+HEAD = HEADER + """\
   SharedStorageType: Efs
 Scheduling:
   Scheduler: slurm

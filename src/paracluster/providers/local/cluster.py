@@ -135,10 +135,14 @@ def start_head_node(ctx: Creation) -> None:
 
 
 def start_static_nodes(ctx: Creation) -> None:
-    static = [node for node in ctx.record["instances"].values() if node.get("static")]
-    for node in static:
+    _start_all(ctx, [node for node in ctx.record["instances"].values() if node.get("static")])
+
+
+def _start_all(ctx: Creation, nodes: list[dict]) -> None:
+    """Boot the nodes together, then wait for each: their bootstraps run side by side."""
+    for node in nodes:
         start_node(ctx, node, wait=False)
-    for node in static:
+    for node in nodes:
         wait_node(ctx, node)
     ctx.save()
 
@@ -174,12 +178,7 @@ def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) 
 
 def start_login_nodes(ctx: Creation) -> None:
     """Boot every login pool's nodes (munge, Slurm clients, sshd, their custom actions) and wait for them."""
-    login = [node for node in ctx.record["instances"].values() if node["nodeType"] == "LoginNode"]
-    for node in login:
-        start_node(ctx, node, wait=False)
-    for node in login:
-        wait_node(ctx, node)
-    ctx.save()
+    _start_all(ctx, [node for node in ctx.record["instances"].values() if node["nodeType"] == "LoginNode"])
 
 
 def start_login_load_balancer(ctx: Creation) -> None:
