@@ -47,15 +47,20 @@ Scheduling:
 HEADER = BASIC.split("Scheduling:")[0]
 
 
-def wait_for(predicate, timeout=60, interval=0.25, what="condition"):
-    """Poll until `predicate` returns something true; return it, or fail naming what did not happen."""
+def wait_for(predicate, timeout=60, interval=0.25, what="condition", explain=None):
+    """Poll until `predicate` returns something true; return it, or fail naming what did not happen.
+
+    `explain`, if given, is called on timeout and its text is added to the failure, so a flaky wait in CI leaves
+    the state it saw behind.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    detail = f"\n{explain()}" if explain else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
 
 
 @contextlib.contextmanager

@@ -101,6 +101,15 @@ def node_states(cli, cluster, partition):
     return dict(line.split() for line in text.splitlines() if line.strip())
 
 
+def fleet_picture(cli, cluster):
+    """What the cluster looks like now, for a failed wait: Slurm's nodes, the instances, the manager's log tail."""
+    nodes = sh(cli, cluster, "scontrol show node -o | cut -c1-400")
+    instances = cli.run("describe-cluster-instances", "-n", cluster).stdout
+    log = sh(cli, cluster, "tail -n 40 /var/log/parallelcluster/clustermgtd.log")
+    slurmctld = sh(cli, cluster, "grep -v 'sched\\|backfill' /var/log/slurm/slurmctld.log | tail -n 150")
+    return f"nodes:\n{nodes}\ninstances:\n{instances}\nclustermgtd.log:\n{log}\nslurmctld.log:\n{slurmctld}"
+
+
 def job_state(cli, cluster, job):
     assert job.isdigit(), f"not a job id: {job!r}"
     text = sh(cli, cluster, f"scontrol show job {job} -o")
@@ -222,7 +231,7 @@ def test_stop_and_start_the_compute_fleet(elastic, cluster):
     wait_for(lambda: elastic.json("describe-compute-fleet", "-n", cluster)["status"] == "RUNNING", 60,
              what="the fleet to start")
     wait_for(lambda: node_states(elastic, cluster, "st").get("st-st-xl-1") == "idle", 60,
-             what="the static node to come back")
+             what="the static node to come back", explain=lambda: fleet_picture(elastic, cluster))
     job = sh(elastic, cluster, "sbatch --parsable -p dyn -N1 -t 1 --wrap hostname")
     wait_for(lambda: job_state(elastic, cluster, job) == "COMPLETED", 60, what="a job to run after the start")
 

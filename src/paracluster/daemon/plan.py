@@ -168,6 +168,15 @@ def _is_unhealthy_state(node: SlurmNode) -> bool:
     return node.is_down or (node.is_drained and not node.is_power_down_pending and not node.is_powering_down)
 
 
+def _is_on_its_way_to_power_saving(node: SlurmNode) -> bool:
+    """POWERING_DOWN, or POWER_DOWN requested and not yet powered down.
+
+    A static node is replaced only once this is over: a replacement whose slurmd registers while Slurm still
+    powers the node down is forgotten when the power down completes, and the node stays DOWN+POWERED_DOWN.
+    """
+    return node.is_powering_down or (node.is_power_down_pending and not node.is_powered_down)
+
+
 def _expects_instance(node: SlurmNode) -> bool:
     """Static nodes always run on an instance; dynamic ones only between powering up and powering down."""
     if node.is_static:
@@ -314,7 +323,7 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     # is younger than node_replacement_timeout is still booting, not unhealthy.
     replace = []
     for node in active:
-        if not node.is_static or node.is_reboot_pending:
+        if not node.is_static or node.is_reboot_pending or _is_on_its_way_to_power_saving(node):
             continue
         being_replaced = node.name in replacing and now - replacing[node.name] < settings.node_replacement_timeout
         if node.name in by_name and (being_replaced or not _is_unhealthy_state(node)):

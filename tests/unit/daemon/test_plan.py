@@ -295,6 +295,21 @@ def test_starting_the_fleet_then_running_relaunches_static_nodes(status):
                                LaunchStatic(("q1-st-cr1-1",)))
 
 
+def test_static_nodes_are_replaced_only_once_powered_down():
+    # Right after a fleet start the nodes are still powering down; a replacement launched now would register
+    # before the power down completes and stay DOWN+POWERED_DOWN.
+    lines = [line("q1-st-cr1-1", "DOWN+CLOUD+POWERING_DOWN", STATIC_REPLACEMENT_REASON),
+             line("q1-st-cr1-2", "IDLE+CLOUD+POWERING_DOWN"),
+             line("q1-st-cr1-3", "IDLE+CLOUD+POWER_DOWN")]
+    assert plan(observe(lines), Memory(), SETTINGS).actions == ()
+    powered_down = [line("q1-st-cr1-1", "DOWN+CLOUD+POWERED_DOWN", STATIC_REPLACEMENT_REASON),
+                    line("q1-st-cr1-2", "IDLE+CLOUD+POWERED_DOWN"),
+                    line("q1-st-cr1-3", "IDLE+CLOUD+POWERED_DOWN+POWER_DOWN")]
+    replaced = ("q1-st-cr1-1", "q1-st-cr1-2", "q1-st-cr1-3")
+    assert plan(observe(powered_down), Memory(), SETTINGS).actions == (
+        SetNodeState(replaced, "down", STATIC_REPLACEMENT_REASON), LaunchStatic(replaced))
+
+
 def test_plan_does_not_modify_its_input_memory():
     memory = Memory(ice={("q1", "cr1"): (NOW - 700, "InsufficientInstanceCapacity")},
                     static_in_replacement={"q1-st-cr1-1": NOW - 10},

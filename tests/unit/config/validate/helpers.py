@@ -8,7 +8,7 @@ from paracluster.config.validate import validate_config
 
 # The smallest valid Slurm config (shared with the loader tests) and the AWS Batch one.
 from support import BATCH_CLUSTER  # noqa: E402,F401 - re-exported for the validator tests
-from support import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402
+from support import MINIMAL_CLUSTER as BASE_CLUSTER  # noqa: E402,F401 - re-exported for the validator tests
 
 
 
