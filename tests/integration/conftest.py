@@ -8,9 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from cluster_support import Cli, stop_service
-from cluster_support import pytest_collection_modifyitems  # noqa: F401 - the hook that marks and skips
+from cluster_support import (
+    Cli,
+    pytest_collection_modifyitems,  # noqa: F401 - the hook that marks and skips
+    stop_service,
+)
 
 
 @pytest.fixture(scope="session")

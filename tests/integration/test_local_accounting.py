@@ -12,8 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-
-from cluster_support import BASIC, stop_service
+from cluster_support import BASIC, cluster_record, node_exec, stop_service
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
 PASSWORD = "acct-Pa55-w0rd"
@@ -59,20 +58,8 @@ def _put_secret(cli, name: str, value: str) -> None:
     assert value not in result.stdout + result.stderr
 
 
-def _record(cli, name: str) -> dict:
-    return json.loads((cli.state_dir / "clusters" / name / "cluster.json").read_text())
-
-
-def _node_exec(cli, name: str, node: str, command: str, user: str | None = None) -> subprocess.CompletedProcess:
-    pid = _record(cli, name)["instances"][node]["pid"]
-    argv = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-T", "--"]
-    if user:
-        argv += ["runuser", "-u", user, "--"]
-    return subprocess.run(argv + ["sh", "-c", command], capture_output=True, text=True, timeout=120)
-
-
 def _head(cli, name: str, command: str, user: str | None = None) -> str:
-    result = _node_exec(cli, name, "head", command, user)
+    result = node_exec(cli, name, "head", command, user)
     assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
     return result.stdout
 
@@ -81,7 +68,7 @@ def _wait_sacct(cli, name: str, job: str, timeout: float = 60) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         # slurmdbd may still be reconnecting to a restarted database: retry until the deadline.
-        result = _node_exec(cli, name, "head", f"sacct -a -X -n -P -S now-1days -j {job} -o jobid,user,account,state")
+        result = node_exec(cli, name, "head", f"sacct -a -X -n -P -S now-1days -j {job} -o jobid,user,account,state")
         out = result.stdout if result.returncode == 0 else result.stderr
         fields = out.strip().split("|") if result.returncode == 0 and out.strip() else []
         if fields and fields[3] == "COMPLETED":
@@ -112,7 +99,7 @@ def test_jobs_of_two_users_in_sacct_and_sreport(cli, accounting_cluster):
     name = accounting_cluster
     # The OnNodeConfigured script made the second user on every node, with the same UID.
     for node in ("head", "compute-st-c5-1", "compute-st-c5-2"):
-        result = _node_exec(cli, name, node, f"id -u {SECOND_USER}")
+        result = node_exec(cli, name, node, f"id -u {SECOND_USER}")
         assert result.stdout.strip() == str(SECOND_UID), result.stderr
     hour = _head(cli, name, "date +%Y-%m-%dT%H").strip()
     submit = "cd /tmp && sbatch --parsable -o /dev/null -t 1 --wrap 'sleep 2; hostname'"
@@ -230,7 +217,7 @@ def test_wrong_password_and_missing_secret_fail_the_create(cli, accounting_clust
     reason = body["failures"][0]["failureReason"]
     assert body["clusterStatus"] == "CREATE_FAILED", body
     assert reason.startswith("failed to check the secrets") and f"paracluster secrets put {ARN}nosuchsecret" in reason
-    assert "subnet" not in _record(cli, "acct-nosecret")  # caught before anything was created
+    assert "subnet" not in cluster_record(cli, "acct-nosecret")  # caught before anything was created
     for name in ("acct-wrong", "acct-nosecret"):
         cli.json("delete-cluster", "-n", name, "--wait", timeout=300)
 
@@ -271,7 +258,7 @@ def test_external_slurmdbd(cli, accounting_cluster):
 def test_database_outlives_the_cluster_until_deleted(cli, accounting_cluster):
     refused = cli.run("databases", "delete", DB_URI)
     assert refused.returncode == 1 and "acct-a" in refused.stdout
-    veth = f"pcld{_record(cli, accounting_cluster)['netIndex']}"
+    veth = f"pcld{cluster_record(cli, accounting_cluster)['netIndex']}"
     assert os.path.exists(f"/sys/class/net/{veth}")
     cli.json("delete-cluster", "-n", accounting_cluster, "--wait", timeout=300)
     assert not os.path.exists(f"/sys/class/net/{veth}")
@@ -291,7 +278,7 @@ def test_slurmrestd_can_be_turned_off(tmp_path):
         body = runner.create("acct-norest", BASIC.replace("MinCount: 2", "MinCount: 0"))
         assert body["clusterStatus"] == "CREATE_COMPLETE"
         assert "slurmrestdUrl" not in body["scheduler"]
-        record = _record(runner, "acct-norest")
+        record = cluster_record(runner, "acct-norest")
         pid = record["instances"]["head"]["pid"]
         assert subprocess.run(["nsenter", "-t", str(pid), "-p", "-m", "--", "pgrep", "-x", "slurmrestd"],
                               capture_output=True).returncode == 1

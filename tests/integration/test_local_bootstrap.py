@@ -18,8 +18,7 @@ from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-
-from cluster_support import HEADER, Cli, private_cli, wait_for
+from cluster_support import HEADER, Cli, cluster_record, private_cli, wait_for
 
 # Appends one line per run to the shared /home: event, what cfnconfig says of the node, its host name, its args and
 # whether slurmd already runs (it must not before OnNodeConfigured is over).
@@ -62,12 +61,12 @@ def _marks(cli: Cli, cluster: str) -> list[list[str]]:
 
 
 def _head_pid(cli: Cli, cluster: str) -> int:
-    record = json.loads((cli.state_dir / "clusters" / cluster / "cluster.json").read_text())
+    record = cluster_record(cli, cluster)
     return record["instances"]["head"]["pid"]
 
 
 def _node_pid(cli: Cli, cluster: str, node: str) -> int:
-    record = json.loads((cli.state_dir / "clusters" / cluster / "cluster.json").read_text())
+    record = cluster_record(cli, cluster)
     return record["instances"][node]["pid"]
 
 
@@ -209,7 +208,7 @@ def test_login_pool_behind_load_balancer_can_submit(cli):
 
 
 def test_delete_stops_the_load_balancer(cli):
-    record = json.loads((cli.state_dir / "clusters" / "boot-order" / "cluster.json").read_text())
+    record = cluster_record(cli, "boot-order")
     pid = record["loginLoadBalancer"]["pid"]
     assert Path(f"/proc/{pid}").exists()
     cli.run("delete-cluster", "-n", "boot-order", "--wait")
@@ -339,7 +338,7 @@ def test_failing_replacements_of_a_static_node_lead_to_protected_mode(tmp_path):
         assert runner.run("s3", "cp", str(script), "s3://boot-scripts/first-boot-only.sh").returncode == 0
         config = one_queue("st", "OnNodeConfigured:\n  Script: s3://boot-scripts/first-boot-only.sh\n", 1, 1)
         assert runner.create("boot-prot", config)["clusterStatus"] == "CREATE_COMPLETE"
-        record = json.loads((runner.state_dir / "clusters" / "boot-prot" / "cluster.json").read_text())
+        record = cluster_record(runner, "boot-prot")
         os.kill(record["instances"]["st-st-c5-1"]["pid"], signal.SIGKILL)  # the instance dies: it is replaced
         # Each replacement fails its OnNodeConfigured script; after two failures the queue is protected.
         wait_for(lambda: runner.json("describe-compute-fleet", "-n", "boot-prot")["status"] == "PROTECTED", 120,

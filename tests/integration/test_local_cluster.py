@@ -5,12 +5,10 @@ These tests run real slurmctld, slurmd, munged and sshd in Linux namespaces; eve
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-
-from cluster_support import links_of, residue, stop_service
+from cluster_support import cluster_record, links_of, residue, stop_service
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +139,7 @@ def _project():
 
 
 def _pid(cli, cluster, node):
-    record = json.loads((cli.state_dir / "clusters" / cluster / "cluster.json").read_text())
+    record = cluster_record(cli, cluster)
     return record["instances"][node]["pid"]
 
 
@@ -164,7 +162,7 @@ def _wait_job(cli, cluster, job, timeout=90):
 
 def test_delete_leaves_nothing_behind(cli):
     cli.create("short")
-    record = json.loads((cli.state_dir / "clusters" / "short" / "cluster.json").read_text())
+    record = cluster_record(cli, "short")
     index = record["netIndex"]
     assert links_of(index)
     result = cli.json("delete-cluster", "-n", "short", "--wait")

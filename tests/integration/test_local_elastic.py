@@ -7,16 +7,22 @@ most 3 instances) and an instance type that always lacks capacity (m5.large: 0).
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-
-from cluster_support import HEADER, Cli, stop_service, wait_for
+from cluster_support import (
+    HEADER,
+    Cli,
+    cluster_record,
+    node_exec,
+    stop_service,
+    wait_for,
+)
 
 IDLE_SECONDS = 4
 
@@ -105,8 +111,8 @@ def fleet_picture(cli, cluster):
     """What the cluster looks like now, for a failed wait: Slurm's nodes, the instances, the manager's log tail."""
     nodes = sh(cli, cluster, "scontrol show node -o | cut -c1-400")
     instances = cli.run("describe-cluster-instances", "-n", cluster).stdout
-    log = sh(cli, cluster, "tail -n 40 /var/log/parallelcluster/clustermgtd.log")
-    slurmctld = sh(cli, cluster, "grep -v 'sched\\|backfill' /var/log/slurm/slurmctld.log | tail -n 150")
+    log = node_exec(cli, cluster, "head", "tail -n 40 /var/log/parallelcluster/clustermgtd.log").stdout
+    slurmctld = node_exec(cli, cluster, "head", "grep -v 'sched' /var/log/slurm/slurmctld.log | tail -n 100").stdout
     return f"nodes:\n{nodes}\ninstances:\n{instances}\nclustermgtd.log:\n{log}\nslurmctld.log:\n{slurmctld}"
 
 
@@ -191,7 +197,7 @@ def test_insufficient_capacity_sends_jobs_to_another_compute_resource(elastic, c
 def test_killed_static_node_is_replaced(elastic, cluster):
     before = {i["nodeName"]: i["instanceId"] for i in
               elastic.json("describe-cluster-instances", "-n", cluster, "--queue-name", "st")["instances"]}
-    record = json.loads((elastic.state_dir / "clusters" / cluster / "cluster.json").read_text())
+    record = cluster_record(elastic, cluster)
     os.kill(record["instances"]["st-st-xl-1"]["pid"], signal.SIGKILL)  # the instance dies with its PID 1
 
     def replaced():

@@ -11,8 +11,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from cluster_support import BASIC, PROJECT, Cli, links_of, residue, stop_service
+from cluster_support import (
+    BASIC,
+    PROJECT,
+    Cli,
+    cluster_record,
+    links_of,
+    residue,
+    stop_service,
+)
 
 FAILING_TYPE = "c5.2xlarge"  # the settings make the first boots of this type fail
 
@@ -49,7 +56,7 @@ def test_failed_create_is_create_failed_with_reason_and_rolled_back(faulty):
     reason = body["failures"][0]["failureReason"]
     assert "compute-st-c5-1" in reason and "injected bootstrap failure" in reason, reason
     assert body["message"].startswith("failed to create cluster 'broken': failed to start the static compute nodes")
-    record = json.loads((faulty.state_dir / "clusters" / "broken" / "cluster.json").read_text())
+    record = cluster_record(faulty, "broken")
     left = residue(faulty.state_dir, "broken")
     assert not left["namespaces"] and not left["mounts"] and not left["processes"], left
     assert links_of(record["netIndex"]) == []
@@ -63,7 +70,7 @@ def test_failed_create_without_rollback_keeps_resources_until_delete(faulty):
     body = faulty.json("create-cluster", "-n", "kept", "-c", str(faulty.config(_with_compute_type(FAILING_TYPE))),
                        "--wait", "--rollback-on-failure", "false", expect=1)
     assert body["clusterStatus"] == "CREATE_FAILED" and body["cloudFormationStackStatus"] == "CREATE_FAILED"
-    record = json.loads((faulty.state_dir / "clusters" / "kept" / "cluster.json").read_text())
+    record = cluster_record(faulty, "kept")
     assert links_of(record["netIndex"])  # the network and the head node are kept for debugging
     assert residue(faulty.state_dir, "kept")["processes"]
     faulty.json("delete-cluster", "-n", "kept", "--wait")

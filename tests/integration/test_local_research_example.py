@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from cluster_support import PROJECT, wait_for
-from paracluster.providers.local.instances import node_exec
+from cluster_support import PROJECT, cluster_record, wait_for
 
+from paracluster.providers.local.instances import node_exec
 
 
 def test_research_example_cluster(cli):
@@ -34,7 +34,7 @@ def test_research_example_cluster(cli):
     assert "debug-st-small-1 starting in queue debug with 2 slots" in log
     assert "Research cluster login node" in login("cat /etc/motd").stdout
     # The head node's cfnconfig names its EBS volume, as ParallelCluster's does.
-    record = json.loads((cli.state_dir / "clusters" / "research" / "cluster.json").read_text())
+    record = cluster_record(cli, "research")
     cfnconfig = node_exec(record["instances"]["head"]["pid"], ["cat", "/etc/parallelcluster/cfnconfig"]).stdout
     assert 'cfn_volume="vol-' in cfnconfig and 'cfn_ebs_shared_dirs="/apps"' in cfnconfig, cfnconfig
     # Reference data imported from the bucket into the FSx for Lustre file system.
@@ -49,7 +49,7 @@ def test_research_example_cluster(cli):
     out = login("srun -t 2 -p scratch -N 1 bash -c 'df --output=fstype,target /scratch | tail -1; "
                 "echo data > /scratch/mine && hostname'").stdout.split()
     assert out == ["btrfs", "/scratch", "scratch-dy-c5d-1"], out
-    record = json.loads((cli.state_dir / "clusters" / "research" / "cluster.json").read_text())  # now with c5d
+    record = cluster_record(cli, "research")  # now with c5d
     node = node_exec(record["instances"]["scratch-dy-c5d-1"]["pid"], ["btrfs", "filesystem", "show", "/scratch"])
     assert node.stdout.count("devid") == 4, node.stdout
     cli.run("delete-cluster", "-n", "research", "--wait", timeout=120)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from cluster_support import HEADER, residue
+from cluster_support import HEADER, cluster_record, residue
 
 HEAD = HEADER + """\
   SharedStorageType: Efs
@@ -38,7 +37,7 @@ def _registry(cli) -> dict[str, dict]:
 def _node_exec(cli, cluster: str, node: str, argv: list[str]):
     from paracluster.providers.local.instances import node_exec
 
-    record = json.loads((cli.state_dir / "clusters" / cluster / "cluster.json").read_text())
+    record = cluster_record(cli, cluster)
     return node_exec(record["instances"][node]["pid"], argv, timeout=30)
 
 
