@@ -22,6 +22,7 @@ from cluster_support import (
 )
 
 FAILING_TYPE = "c5.2xlarge"  # the settings make the first boots of this type fail
+RECOVERING_TYPE = "c5.4xlarge"  # and the first boot of this one only
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,8 @@ def faulty(tmp_path_factory):
     """A host service of its own whose settings inject bootstrap failures for FAILING_TYPE."""
     state_dir = Path(f"/tmp/paracluster-test-{uuid.uuid4().hex[:8]}")
     runner = Cli(state_dir, tmp_path_factory.mktemp("faulty"))
-    runner.env["PARACLUSTER_LOCAL_INJECT_BOOTSTRAP_FAILURES"] = json.dumps({FAILING_TYPE: 100})
+    runner.env["PARACLUSTER_LOCAL_INJECT_BOOTSTRAP_FAILURES"] = json.dumps({FAILING_TYPE: 100, RECOVERING_TYPE: 1})
+    runner.env["PARACLUSTER_LOCAL_PROTECTED_FAILURE_COUNT"] = "3"
     yield runner
     for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
         runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
@@ -55,6 +57,8 @@ def test_failed_create_is_create_failed_with_reason_and_rolled_back(faulty):
     assert body["cloudFormationStackStatus"] == "ROLLBACK_COMPLETE"
     reason = body["failures"][0]["failureReason"]
     assert "compute-st-c5-1" in reason and "injected bootstrap failure" in reason, reason
+    # Failing static nodes were relaunched until their queue reached protected mode, as in ParallelCluster.
+    assert "PROTECTED mode due to failures detected in static node provisioning" in reason, reason
     assert body["message"].startswith("failed to create cluster 'broken': failed to start the static compute nodes")
     record = cluster_record(faulty, "broken")
     left = residue(faulty.state_dir, "broken")
@@ -64,6 +68,18 @@ def test_failed_create_is_create_failed_with_reason_and_rolled_back(faulty):
     assert described["clusterStatus"] == "CREATE_FAILED" and described["failures"]
     assert faulty.json("delete-cluster", "-n", "broken", "--wait")["message"].startswith("Successfully deleted")
     assert not (faulty.state_dir / "clusters" / "broken").exists()
+
+
+def test_static_node_whose_first_boot_fails_is_relaunched(faulty):
+    body = faulty.create("recovers", _with_compute_type(RECOVERING_TYPE))
+    assert body["clusterStatus"] == "CREATE_COMPLETE", body
+    failures = faulty.json("describe-cluster-instances", "-n", "recovers")["nodeFailures"]
+    assert [item["failureCode"] for item in failures] == ["BootstrapFailure"], failures
+    assert failures[0]["nodeName"].startswith("compute-st-") and "injected bootstrap failure" in \
+        failures[0]["failureReason"]
+    hosts = faulty.ssh("recovers", "srun -N2 -t 1 hostname")
+    assert sorted(hosts.stdout.split()) == ["compute-st-c5-1", "compute-st-c5-2"], hosts.stdout + hosts.stderr
+    faulty.json("delete-cluster", "-n", "recovers", "--wait")
 
 
 def test_failed_create_without_rollback_keeps_resources_until_delete(faulty):

@@ -328,8 +328,8 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
         being_replaced = node.name in replacing and now - replacing[node.name] < settings.node_replacement_timeout
         if node.name in by_name and (being_replaced or not _is_unhealthy_state(node)):
             continue
-        if node.name in replacing:
-            bootstrap_failures.append(node)  # its replacement never came up
+        if node.name in replacing or node.name in failed_boot:
+            bootstrap_failures.append(node)  # its replacement never came up, or its bootstrap failed
         replace.append(node)
     _set_failed(actions, replace, "down", failed_boot, STATIC_REPLACEMENT_REASON)
     actions.terminate((i for node in replace for i in by_name.get(node.name, []) + failed_boot.get(node.name, [])),

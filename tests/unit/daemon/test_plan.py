@@ -379,7 +379,7 @@ def test_failed_bootstraps_give_slurm_their_reason():
         Terminate(("i-2",), "unhealthy static node"),
         LaunchStatic(("q1-st-cr1-1",)),
     )
-    assert result.memory.bootstrap_failures == {"q1": {"cr1": 1}}
+    assert result.memory.bootstrap_failures == {"q1": {"cr1": 2}}  # both count at once
 
 
 def test_keep_failed_nodes_leaves_them_down_and_unreplaced():

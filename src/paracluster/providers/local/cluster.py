@@ -13,6 +13,7 @@ import time
 
 from paracluster.errors import ClusterError
 from paracluster.providers.local import accounting, instances, instancestore, loadbalancer, network, storage
+from paracluster.providers.local.fleet import record_failures
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -134,17 +135,65 @@ def start_head_node(ctx: Creation) -> None:
     start_node(ctx, ctx.record["instances"][HEAD_NODE_NAME])
 
 
+PROTECTED_MESSAGE = "the cluster has been set to PROTECTED mode due to failures detected in static node provisioning"
+
+
 def start_static_nodes(ctx: Creation) -> None:
-    _start_all(ctx, [node for node in ctx.record["instances"].values() if node.get("static")])
+    """Boot the static nodes; relaunch those whose bootstrap fails until their queue reaches protected mode.
+
+    ParallelCluster's cluster manager keeps replacing a failing static node while the head node waits for the static
+    fleet, and the create fails only once the failures of a queue reach protected_failure_count.
+    """
+    limit = ctx.settings["local.protected_failure_count"]
+    failures_by_queue: dict[str, int] = {}
+    pending = [node for node in ctx.record["instances"].values() if node.get("static")]
+    while pending:
+        failed = _boot_and_wait(ctx, pending)
+        if not failed:
+            return
+        record_failures(ctx.record, [{"name": name, "code": "BootstrapFailure", "message": str(err)}
+                                     for name, err in failed.items()])
+        for name in failed:  # the fleet reports each failed instance once
+            ctx.record["instances"][name]["failureRecorded"] = ctx.record["instances"][name]["instanceId"]
+        last = next(iter(failed.values()))
+        # Kept failed nodes stay up for debugging, and without protected mode nothing would end the retries.
+        if ctx.settings["keep_failed_nodes"] or limit <= 0:
+            raise last
+        pending = [ctx.record["instances"][name] for name in failed]
+        for node in pending:
+            failures_by_queue[node["queueName"]] = failures_by_queue.get(node["queueName"], 0) + 1
+        over = sorted(queue for queue, count in failures_by_queue.items() if count >= limit)
+        if over:
+            raise ClusterError(f"{PROTECTED_MESSAGE} (queue {over[0]}: {failures_by_queue[over[0]]} bootstrap "
+                               f"failures; the last: {last})")
+        LOG.warning("create %s: relaunching static nodes whose bootstrap failed: %s", ctx.record["name"],
+                    ", ".join(sorted(failed)))
+        instances.stop_nodes([(node.get("pid"), ctx.store.node_dir(ctx.record["name"], node["nodeName"]))
+                              for node in pending])
+        for node in pending:
+            node.update(instanceId=None, pid=None, state="terminated")  # the relaunch is a new instance
+        ctx.save()
 
 
 def _start_all(ctx: Creation, nodes: list[dict]) -> None:
-    """Boot the nodes together, then wait for each: their bootstraps run side by side."""
+    """Boot the nodes together and wait for them; raise the first failure."""
+    failed = _boot_and_wait(ctx, nodes)
+    if failed:
+        raise next(iter(failed.values()))
+
+
+def _boot_and_wait(ctx: Creation, nodes: list[dict]) -> dict[str, ClusterError]:
+    """Boot the nodes together, then wait for each (their bootstraps run side by side); the failures by node."""
     for node in nodes:
         start_node(ctx, node, wait=False)
+    failed = {}
     for node in nodes:
-        wait_node(ctx, node)
+        try:
+            wait_node(ctx, node)
+        except ClusterError as err:
+            failed[node["nodeName"]] = err
     ctx.save()
+    return failed
 
 
 def start_node(ctx: Creation, node: dict, wait: bool = True, save: bool = True) -> None:

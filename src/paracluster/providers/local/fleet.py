@@ -97,7 +97,7 @@ class LocalFleet:
                         failed.append({"name": entry["nodeName"], "code": "InsufficientInstanceCapacity",
                                        "message": f"no capacity for {instance_type} (setting local.capacity or an "
                                                   "injected launch failure)"})
-            _record_failures(record, failed)
+            record_failures(record, failed)
             self.service.store.save(record)
         return self._remember(request_id, {"launched": launched, "failed": failed})
 
@@ -162,7 +162,7 @@ class LocalFleet:
                     else:
                         node["state"] = "running"
                         booted.append(node["nodeName"])
-            _record_failures(record, failed)
+            record_failures(record, failed)
             ctx.save()
         return self._remember(request_id, {"booted": booted, "failed": failed})
 
@@ -223,7 +223,7 @@ class LocalFleet:
                 for item in failures:
                     node = current["instances"][item["name"]]
                     node["failureRecorded"] = node["instanceId"]
-                _record_failures(current, failures)
+                record_failures(current, failures)
                 self.service.store.save(current)
         return {"instances": found}
 
@@ -245,7 +245,7 @@ class LocalFleet:
 FAILURE_MEMORY = 50  # the latest node launch failures kept for describe-cluster-instances
 
 
-def _record_failures(record: dict, failed: list[dict]) -> None:
+def record_failures(record: dict, failed: list[dict]) -> None:
     """Remember the latest launch and boot failures per node, the way EC2 errors surface in ParallelCluster."""
     if not failed:
         return
