@@ -17,6 +17,7 @@ from cluster_support import (
     Cli,
     cluster_record,
     links_of,
+    private_cli,
     residue,
     stop_service,
 )
@@ -137,6 +138,24 @@ def test_two_clusters_run_side_by_side_isolated(faulty):
     # Deleting one leaves the other working.
     assert faulty.ssh("beta", "srun -N1 -t 1 hostname").returncode == 0
     faulty.json("delete-cluster", "-n", "beta", "--wait")
+
+
+def test_host_services_of_two_state_directories_share_the_host(faulty, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with private_cli(tmp_path) as other, ThreadPoolExecutor(2) as pool:
+        # Both pick a network from the same pool at the same time: each must end up with its own bridge.
+        created = [pool.submit(runner.create, name) for runner, name in ((faulty, "mine"), (other, "theirs"))]
+        assert [future.result()["clusterStatus"] for future in created] == ["CREATE_COMPLETE"] * 2
+        indexes = {cluster_record(faulty, "mine")["netIndex"], cluster_record(other, "theirs")["netIndex"]}
+        assert len(indexes) == 2, indexes
+        # Node namespaces are named by cluster, so a name the other state directory uses is refused at once.
+        clash = faulty.json("create-cluster", "-n", "theirs", "-c", str(faulty.config()), "--wait", expect=1)
+        assert "another cluster named 'theirs'" in clash["failures"][0]["failureReason"], clash
+        assert other.ssh("theirs", "srun -N2 -t 1 hostname").returncode == 0  # untouched by the refused create
+        faulty.json("delete-cluster", "-n", "theirs", "--wait")
+        faulty.json("delete-cluster", "-n", "mine", "--wait")
+        assert other.ssh("theirs", "srun -N1 -t 1 hostname").returncode == 0
 
 
 def _wait_status(cli, name, status, timeout=60):

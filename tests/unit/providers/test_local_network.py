@@ -19,6 +19,12 @@ def test_first_free_subnet_skips_clusters_and_host_networks():
     assert (index, str(subnet)) == (2, "10.187.16.0/21")
 
 
+def test_bridge_numbers_in_use_on_the_host_are_skipped():
+    # Another state directory's cluster took bridge 0 (and 1) before giving its bridge an address.
+    index, subnet = network.choose_subnet("10.187.0.0/16", 21, [], [], frozenset({0, 1}))
+    assert (index, str(subnet)) == (2, "10.187.16.0/21")
+
+
 def test_exhausted_pool_is_one_sentence():
     with pytest.raises(ClusterError, match="every /17 of 10.0.0.0/16 is in use"):
         network.choose_subnet("10.0.0.0/16", 17, [net("10.0.0.0/17"), net("10.0.128.0/17")], [])

@@ -38,22 +38,33 @@ class Creation:
 
 
 def allocate_network(ctx: Creation) -> None:
-    """Pick the cluster's subnet and bridge number, unless it has them already."""
+    """Pick the cluster's subnet and bridge number, unless it has them already, and create its bridge."""
     import ipaddress
 
     if ctx.record.get("subnet"):
+        create_bridge(ctx)  # a create resumed after a restart may not have got this far
         return
-    taken = [
-        ipaddress.ip_network(other["subnet"])
-        for other in ctx.store.records()
-        if other.get("subnet") and other["name"] != ctx.record["name"]
-    ]
-    index, subnet = network.choose_subnet(
-        ctx.settings["local.address_pool"], ctx.settings["local.cluster_prefix_length"], taken, network.host_networks()
-    )
-    ctx.record.update(subnet=str(subnet), netIndex=index)
-    ctx.record["instances"] = plan_instances(ctx.record, ctx.config, subnet)
-    ctx.save()
+    # The bridge is created under the lock, so that the number is taken on the host before another picks.
+    with network.allocation_lock():
+        # Node namespaces are named by cluster: a host service with another state directory may have this name.
+        others = network.cluster_namespaces(ctx.record["name"])
+        if others:
+            raise ClusterError(f"network namespaces {', '.join(others[:3])} of another cluster named "
+                               f"'{ctx.record['name']}' exist on this host (another state directory); choose "
+                               "another cluster name")
+        taken = [
+            ipaddress.ip_network(other["subnet"])
+            for other in ctx.store.records()
+            if other.get("subnet") and other["name"] != ctx.record["name"]
+        ]
+        index, subnet = network.choose_subnet(
+            ctx.settings["local.address_pool"], ctx.settings["local.cluster_prefix_length"], taken,
+            network.host_networks(), network.bridge_numbers(),
+        )
+        ctx.record.update(subnet=str(subnet), netIndex=index)
+        ctx.record["instances"] = plan_instances(ctx.record, ctx.config, subnet)
+        ctx.save()
+        create_bridge(ctx)
 
 
 def plan_instances(record: dict, config, subnet) -> dict:
@@ -283,11 +294,10 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
 # The create pipeline, in order. Each step is idempotent.
 CREATE_STEPS = [
     ("check the secrets the configuration names", check_secrets),
-    ("allocate the cluster network", allocate_network),
+    ("allocate the cluster network and create its bridge", allocate_network),
     ("prepare shared directories, keys and Slurm configuration", prepare_shared),
     ("create or attach the shared storage", storage.attach_shared_storage),
     ("mount the nodes' root layers", mount_overlay_tmpfs),
-    ("create the cluster bridge", create_bridge),
     ("start the accounting database and join it to the cluster network", connect_accounting),
     ("start the head node and run its bootstrap", start_head_node),
     ("start the static compute nodes", start_static_nodes),

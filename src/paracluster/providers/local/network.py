@@ -7,11 +7,15 @@ packets, so a route out would put nodes on the outside network.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
 import subprocess
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+
+LOCK_FILE = Path("/run/lock/paracluster-network.lock")
 
 NETNS_DIR = Path("/run/netns")
 
@@ -42,11 +46,13 @@ def host_networks() -> list[ipaddress.IPv4Network]:
 
 
 def choose_subnet(
-    pool: str, prefix_length: int, taken: list[ipaddress.IPv4Network], host: list[ipaddress.IPv4Network]
+    pool: str, prefix_length: int, taken: list[ipaddress.IPv4Network], host: list[ipaddress.IPv4Network],
+    bridges: frozenset[int] = frozenset(),
 ) -> tuple[int, ipaddress.IPv4Network]:
-    """Pick the first subnet of the pool that no cluster and no host network uses; return (index, subnet)."""
+    """Pick the first subnet of the pool that no cluster, no host network and no existing bridge number uses;
+    return (index, subnet)."""
     for index, subnet in enumerate(ipaddress.ip_network(pool).subnets(new_prefix=prefix_length)):
-        if any(subnet.overlaps(other) for other in taken + host):
+        if index in bridges or any(subnet.overlaps(other) for other in taken + host):
             continue
         return index, subnet
     raise ClusterError(
@@ -57,6 +63,31 @@ def choose_subnet(
 
 def bridge_name(index: int) -> str:
     return f"pclbr{index}"
+
+
+def bridge_numbers() -> frozenset[int]:
+    """The numbers of the pclbr<N> bridges on the host, whichever state directory they belong to."""
+    return frozenset(int(path.name[len("pclbr"):]) for path in Path("/sys/class/net").glob("pclbr*")
+                     if path.name[len("pclbr"):].isdigit())
+
+
+@contextlib.contextmanager
+def allocation_lock():
+    """Host-wide lock around picking a cluster network and creating its bridge: host services with other state
+    directories pick from the same pool and number their bridges and veths alike."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cluster_namespaces(cluster: str) -> list[str]:
+    """Network namespaces on the host named for a cluster of this name (of any state directory)."""
+    prefix = netns_name(cluster, "")
+    return sorted(path.name for path in NETNS_DIR.glob(f"{prefix}*")) if NETNS_DIR.is_dir() else []
 
 
 def veth_name(index: int, node_index: int) -> str:
