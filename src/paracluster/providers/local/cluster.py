@@ -13,7 +13,7 @@ import time
 
 from paracluster.errors import ClusterError
 from paracluster.providers.local import accounting, instances, instancestore, loadbalancer, network, storage
-from paracluster.providers.local.fleet import record_failures
+from paracluster.providers.local.fleet import record_bootstrap_failures
 from paracluster.providers.local.nodespec import build_node_spec, cluster_files
 from paracluster.providers.local.state import StateStore, now
 
@@ -162,10 +162,7 @@ def start_static_nodes(ctx: Creation) -> None:
         failed = _boot_and_wait(ctx, pending)
         if not failed:
             return
-        record_failures(ctx.record, [{"name": name, "code": "BootstrapFailure", "message": str(err)}
-                                     for name, err in failed.items()])
-        for name in failed:  # the fleet reports each failed instance once
-            ctx.record["instances"][name]["failureRecorded"] = ctx.record["instances"][name]["instanceId"]
+        record_bootstrap_failures(ctx.record, {name: str(err) for name, err in failed.items()})
         last = next(iter(failed.values()))
         # Kept failed nodes stay up for debugging, and without protected mode nothing would end the retries.
         if ctx.settings["keep_failed_nodes"] or limit <= 0:

@@ -195,7 +195,7 @@ class LocalFleet:
         record = self.service.record(self.name)
         self.service.refresh_states(record)
         found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
-        failures = []
+        failures: dict[str, str] = {}
         for node in record.get("instances", {}).values():
             if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
                 continue
@@ -208,7 +208,7 @@ class LocalFleet:
                     state, reason = "failed", status.get("reason")
                     if node.get("failureRecorded") != node["instanceId"]:
                         node["failureRecorded"] = node["instanceId"]
-                        failures.append({"name": node["nodeName"], "code": "BootstrapFailure", "message": reason})
+                        failures[node["nodeName"]] = reason
                 elif state == "terminated":
                     continue
             found.append({
@@ -220,10 +220,7 @@ class LocalFleet:
         if failures:
             with self.service.lock(self.name):
                 current = self.service.record(self.name)
-                for item in failures:
-                    node = current["instances"][item["name"]]
-                    node["failureRecorded"] = node["instanceId"]
-                record_failures(current, failures)
+                record_bootstrap_failures(current, failures)
                 self.service.store.save(current)
         return {"instances": found}
 
@@ -254,6 +251,16 @@ def record_failures(record: dict, failed: list[dict]) -> None:
     history.extend({"nodeName": item["name"], "failureCode": item["code"], "failureReason": item.get("message", ""),
                     "time": stamp} for item in failed)
     del history[:-FAILURE_MEMORY]
+
+
+def record_bootstrap_failures(record: dict, reasons: dict[str, str]) -> None:
+    """Record a BootstrapFailure per node ({node name: reason}), marking its instance as reported, so that each
+    failed instance is reported once."""
+    for name in reasons:
+        node = record["instances"][name]
+        node["failureRecorded"] = node["instanceId"]
+    record_failures(record, [{"name": name, "code": "BootstrapFailure", "message": reason}
+                             for name, reason in reasons.items()])
 
 
 def _epoch(text: str | None) -> float | None:
