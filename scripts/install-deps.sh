@@ -14,6 +14,9 @@ PACKAGES=(
     openmpi-bin libopenmpi-dev                  # MPI in the nodes (Debian's OpenMPI has PMIx: srun --mpi=pmix)
     openssh-server openssh-client               # sshd on head nodes, ssh for `paracluster ssh`
     iproute2 util-linux procps                  # ip (bridges, veths, netns), nsenter, ps
+    mount e2fsprogs                             # losetup, mount; mkfs.ext4 and resize2fs for EBS volumes
+    btrfs-progs                                 # EBS RAID and striped instance store where there is no md/dm
+    lvm2                                        # instance store striping with LVM where device-mapper exists
     haproxy                                     # the login pools' load balancer
     mariadb-server slurmdbd slurm-wlm-mysql-plugin   # Slurm accounting: a real database and slurmdbd
     slurmrestd slurm-wlm-jwt-plugin             # Slurm's REST API with JWT authentication (auth/jwt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -13,6 +14,9 @@ from cluster_support import (
     pytest_collection_modifyitems,  # noqa: F401 - the hook that marks and skips
     stop_service,
 )
+
+# Every host service the tests start records the programs it runs here (read by test_zz_host_commands.py).
+os.environ.setdefault("PARACLUSTER_COMMAND_LOG", f"/tmp/paracluster-test-commands-{uuid.uuid4().hex[:8]}.log")
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,8 @@ PACKAGES = {
     "ip": "iproute2", "ss": "iproute2", "nsenter": "util-linux", "losetup": "mount", "mount": "mount",
     "umount": "mount", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsprogs", "mkfs.btrfs": "btrfs-progs",
     "btrfs": "btrfs-progs", "vgchange": "lvm2", "vgremove": "lvm2", "ssh-keygen": "openssh-client",
-    "haproxy": "haproxy", "mariadbd": "mariadb-server", "mariadb-install-db": "mariadb-server",
-    "mariadb": "mariadb-client", "slurmdbd": "slurmdbd", "munged": "munge", "cp": "coreutils",
+    "haproxy": "haproxy", "mariadbd": "mariadb-server-core", "mariadb-install-db": "mariadb-server-core",
+    "mariadb": "mariadb-client-core", "slurmdbd": "slurmdbd", "munged": "munge", "cp": "coreutils",
 }
 
 _lock = threading.Lock()  # held while a child is created and registered, and while the reaper decides

@@ -43,8 +43,12 @@ def node_python() -> str:
 
 
 def install_runtime() -> Path:
-    """Copy the package (Python sources and data) into the runtime directory, world-readable; no-op if present."""
+    """Copy the package (Python sources and data) into the runtime directory, world-readable; no-op if present.
+
+    Copies of other code versions that no running process uses any more are removed.
+    """
     target = runtime_dir()
+    prune_runtimes(keep=target)
     if (target / ".complete").exists():
         return target
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
@@ -62,3 +66,33 @@ def install_runtime() -> Path:
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)  # another service instance installed it first
     return target
+
+
+def prune_runtimes(keep: Path) -> list[Path]:
+    """Remove the node-side copies of other code versions that no process uses; return what was removed.
+
+    A copy is in use while a process has it on its command line or in its environment (the nodes' PID 1, the
+    cluster manager and the Slurm programs of clusters booted by an earlier service run with it as PYTHONPATH).
+    """
+    if not RUNTIME_ROOT.is_dir():
+        return []
+    candidates = [path for path in RUNTIME_ROOT.iterdir() if path.is_dir() and path != keep]
+    if not candidates:
+        return []
+    needles = {str(path).encode(): path for path in candidates}
+    used: set[Path] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        for name in ("cmdline", "environ"):
+            try:
+                data = (proc / name).read_bytes()
+            except OSError:
+                continue
+            used.update(path for needle, path in needles.items() if needle in data)
+    removed = []
+    for path in candidates:
+        if path not in used:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
