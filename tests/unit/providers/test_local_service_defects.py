@@ -44,7 +44,7 @@ REAPER_PROBE = textwrap.dedent("""
     import time
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and hostcmd.children():
-        hostcmd.ChildReaper._wake.set()
+        hostcmd.ChildReaper.wake()
         time.sleep(0.1)
     print(len(wrong), len(hostcmd.children()))
 """)

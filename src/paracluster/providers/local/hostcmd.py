@@ -114,7 +114,7 @@ def _tail(result: subprocess.CompletedProcess) -> str:
 class ChildReaper:
     """Reaps the host service's children that nobody owns: nodes adopted from their booters, orphans of daemons."""
 
-    _wake = threading.Event()
+    _pipe: tuple[int, int] | None = None
 
     @classmethod
     def install(cls) -> None:
@@ -122,15 +122,30 @@ class ChildReaper:
 
         pr_set_child_subreaper = 36
         ctypes.CDLL(None).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
-        signal.signal(signal.SIGCHLD, lambda *_: cls._wake.set())
+        # The handler only writes a byte (a lock taken in a signal handler can deadlock the thread it interrupts).
+        cls._pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.signal(signal.SIGCHLD, lambda *_: cls.wake())
         threading.Thread(target=cls._loop, daemon=True, name="reaper").start()
 
     @classmethod
+    def wake(cls) -> None:
+        try:
+            os.write(cls._pipe[1], b"x")
+        except (BlockingIOError, TypeError):
+            pass  # a wake-up is pending already (or the reaper is not installed)
+
+    @classmethod
     def _loop(cls) -> None:
+        import select
+
         while True:
             # A missed signal (two children ending at once) is caught by the periodic pass.
-            cls._wake.wait(timeout=5)
-            cls._wake.clear()
+            ready, _, _ = select.select([cls._pipe[0]], [], [], 5)
+            if ready:
+                try:
+                    os.read(cls._pipe[0], 4096)
+                except BlockingIOError:
+                    pass
             reap_unowned()
 
 
