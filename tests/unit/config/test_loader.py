@@ -99,7 +99,11 @@ def test_defaults_match_parallelcluster():
     assert (config.head_node.ssh.allowed_ips, config.head_node.shared_storage_type) == ("0.0.0.0/0", "Ebs")
     assert config.head_node.imds.secured is True
     assert config.imds.imds_support == "v2.0"
-    assert config.dev_settings.timeouts.head_node_bootstrap_timeout == 1800
+    # ParallelCluster 3.13 raised the bootstrap timeouts from 1800 s to 2100 s; 3.16 added ComputeInstanceInfoTimeout.
+    timeouts = config.dev_settings.timeouts
+    assert (timeouts.head_node_bootstrap_timeout, timeouts.compute_node_bootstrap_timeout) == (2100, 2100)
+    assert timeouts.compute_instance_info_timeout == 90
+    assert config.head_node.shared_storage_efs_settings.encrypted is False
     cloudwatch = config.monitoring.logs.cloud_watch
     assert (cloudwatch.enabled, cloudwatch.retention_in_days, cloudwatch.deletion_policy) == (True, 180, "Retain")
     assert config.deployment_settings.default_user_home == "Shared"
