@@ -87,4 +87,22 @@ def read_yaml_file(path: str | Path) -> object:
         raise ConfigFileError(f"{path}: is a directory; pass the path of a configuration file.") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigFileError(f"failed to read {path}: {err}") from None
-    return parse_yaml(text, str(path))
+    try:
+        data = parse_yaml(text, str(path))
+    except ConfigFileError:
+        _refuse_v2_ini(text, path)
+        raise
+    if not isinstance(data, dict):
+        _refuse_v2_ini(text, path)
+    return data
+
+
+def _refuse_v2_ini(text: str, path: Path) -> None:
+    """Say how to convert a ParallelCluster 2 INI file given where a v3 YAML file is expected."""
+    from paracluster.convert.ini import looks_like_v2_ini  # only files that are not YAML mappings pay for it
+
+    if looks_like_v2_ini(text):
+        raise ConfigFileError(
+            f"{path} is a ParallelCluster 2 INI file; convert it with `paracluster3-config-converter -c {path} "
+            "-o cluster.yaml` (or `paracluster convert-config`) and pass the YAML file it writes."
+        )

@@ -248,7 +248,7 @@ DEV_SETTINGS = Section(
             {
                 "Tags": tags(UNSUPPORTED, UNSUPPORTED, reserved_check=False),
                 "Owner": Str(policy=UNSUPPORTED),
-                "NamePrefix": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15: the prefix of the AMI names to search"),
+                "NamePrefix": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15: the prefix of AMI names to search"),
             },
             policy=UNSUPPORTED,
         ),

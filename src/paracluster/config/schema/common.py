@@ -87,7 +87,11 @@ def _tag_keys_ok(tags: list) -> str | None:
 
 
 def tags(
-    policy: str = UNSUPPORTED, value_policy: str = SUPPORTED, *, key_policy: str | None = None, reserved_check: bool = True
+    policy: str = UNSUPPORTED,
+    value_policy: str = SUPPORTED,
+    *,
+    key_policy: str | None = None,
+    reserved_check: bool = True,
 ) -> ListOf:
     """A Tags list of {Key, Value}; keys up to 128 characters, values up to 256."""
     item = Section(
