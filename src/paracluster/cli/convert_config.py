@@ -50,6 +50,7 @@ def _say(level: str, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict | None:
+    from paracluster.config.yamlfile import write_new_config_file
     from paracluster.convert import convert_v2, to_yaml
     from paracluster.errors import BadRequestError, ConfigFileError
 
@@ -76,14 +77,7 @@ def run(args: argparse.Namespace) -> dict | None:
     if output is None:
         sys.stdout.write(document)
         return None
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        # The file may name secrets' ARNs and buckets: readable by its owner only, as ParallelCluster writes it.
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(document)
-    except OSError as err:
-        raise BadRequestError(f"failed to write --output-file {output}: {err.strerror}") from None
+    write_new_config_file(output, document, "--output-file")
     return {"message": f"Configuration file written to {output}"}
 
 

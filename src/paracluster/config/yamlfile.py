@@ -1,7 +1,8 @@
-"""Read a YAML config file into plain dicts and lists that remember the line of every key and item."""
+"""Read a YAML config file into plain dicts and lists that remember the line of every key and item; write configs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -106,3 +107,31 @@ def _refuse_v2_ini(text: str, path: Path) -> None:
             f"{path} is a ParallelCluster 2 INI file; convert it with `paracluster3-config-converter -c {path} "
             "-o cluster.yaml` (or `paracluster convert-config`) and pass the YAML file it writes."
         )
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list items under their key (`Key:\\n  - item`), as ParallelCluster's tools write configs."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):  # noqa: ARG002 - PyYAML's signature
+        return super().increase_indent(flow, False)
+
+
+def dump_yaml(data: dict) -> str:
+    """A config as YAML text, keys in the order given, as `pcluster configure` and its converter write them."""
+    return yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False)
+
+
+def write_new_config_file(path: Path, text: str, argument: str) -> None:
+    """Write a config file that must not exist yet, readable by its owner only (it may name secrets and buckets).
+
+    `argument` is the flag that named the path, for the error sentence (`-o`, `--output-file`, ...).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise ConfigFileError(f"{argument} {path} already exists; choose another file or remove it") from None
+    except OSError as err:
+        raise ConfigFileError(f"failed to write {argument} {path}: {err.strerror}") from None

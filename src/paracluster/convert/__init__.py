@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import yaml
-
+from paracluster.config.yamlfile import dump_yaml
 from paracluster.convert.checks import run_checks
 from paracluster.convert.context import Context
 from paracluster.convert.ini import V2Config, looks_like_v2_ini
@@ -43,13 +42,5 @@ def convert_v2(
     return Conversion(config, ctx.messages.items, ctx.messages.comments())
 
 
-class _Dumper(yaml.SafeDumper):
-    """Indents list items under their key (`Key:\\n  - item`), as ParallelCluster's converter writes them."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False):  # noqa: ARG002 - PyYAML's signature
-        return super().increase_indent(flow, False)
-
-
 def to_yaml(conversion: Conversion) -> str:
-    body = yaml.dump(conversion.config, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
-    return conversion.comments + body
+    return conversion.comments + dump_yaml(conversion.config)
