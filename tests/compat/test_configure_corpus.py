@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not DATA.exists(), reason="the shared ParallelCl
 
 LEFT_OUT = {
     "test_efa_not_supported": "its test pretends c5n.18xlarge has no EFA, which the catalog says it has",
-    "test_no_automation_yes_awsbatch_no_errors": "ParallelCluster 3.16 removed AWS Batch, so Scheduler offers slurm only",
+    "test_no_automation_yes_awsbatch_no_errors": "ParallelCluster 3.16 removed AWS Batch: Scheduler offers slurm only",
     "test_subnet_automation_no_awsbatch_no_errors": "creates subnets in an AWS VPC; the local provider has no VPCs",
     "test_subnet_automation_no_awsbatch_no_errors_empty_vpc": "as test_subnet_automation_no_awsbatch_no_errors",
     "test_subnet_automation_yes_awsbatch_invalid_vpc": "as test_subnet_automation_no_awsbatch_no_errors",

@@ -1,4 +1,4 @@
-"""`paracluster configure`: ParallelCluster's questions in its order, answered on standard input, a config that validates."""
+"""`paracluster configure`: ParallelCluster's questions in order, answered on standard input, a config that validates."""
 
 from __future__ import annotations
 

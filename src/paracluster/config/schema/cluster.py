@@ -246,7 +246,7 @@ DEV_SETTINGS = Section(
         "AmiSearchFilters": Section(
             "AmiSearchFilters",
             {
-                "Tags": tags(UNSUPPORTED, UNSUPPORTED, reserved_check=False),
+                "Tags": tags(UNSUPPORTED, SUPPORTED_UNLESS_ADC, reserved_check=False),
                 "Owner": Str(policy=UNSUPPORTED),
                 "NamePrefix": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15: the prefix of AMI names to search"),
             },
