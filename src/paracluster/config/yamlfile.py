@@ -63,42 +63,50 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def parse_yaml(text: str, source: str) -> object:
-    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error."""
+    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error.
+
+    A ParallelCluster 2 INI file is not YAML (or not a mapping): that error says how to convert it instead.
+    """
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
-    except yaml.MarkedYAMLError as err:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+    except yaml.YAMLError as err:
+        _refuse_v2_ini(text, source)
+        raise ConfigFileError(_syntax_problem(err, source)) from None
+    except RecursionError:
+        raise ConfigFileError(f"{source}: the YAML is nested too deeply to read; fix the YAML syntax.") from None
+    if not isinstance(data, dict):
+        _refuse_v2_ini(text, source)
+    return data
+
+
+def _syntax_problem(err: yaml.YAMLError, source: str) -> str:
+    if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = err.problem or err.context or "invalid YAML"
-        raise ConfigFileError(f"{source}{where}: {problem}; fix the YAML syntax.") from None
-    except yaml.YAMLError as err:
-        raise ConfigFileError(f"{source}: {err}; fix the YAML syntax.") from None
-    except RecursionError:
-        raise ConfigFileError(f"{source}: the YAML is nested too deeply to read; fix the YAML syntax.") from None
+        return f"{source}{where}: {problem}; fix the YAML syntax."
+    return f"{source}: {err}; fix the YAML syntax."
 
 
 def read_yaml_file(path: str | Path) -> object:
     """Read and parse a YAML file; raise ConfigFileError with a clear sentence on any failure."""
+    return parse_yaml(read_config_text(path), str(path))
+
+
+def read_config_text(path: str | Path) -> str:
+    """Read a configuration file's text; raise ConfigFileError with a clear sentence on any failure."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: file not found; pass the path of an existing configuration file.") from None
     except IsADirectoryError:
         raise ConfigFileError(f"{path}: is a directory; pass the path of a configuration file.") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigFileError(f"failed to read {path}: {err}") from None
-    try:
-        data = parse_yaml(text, str(path))
-    except ConfigFileError:
-        _refuse_v2_ini(text, path)
-        raise
-    if not isinstance(data, dict):
-        _refuse_v2_ini(text, path)
-    return data
 
 
-def _refuse_v2_ini(text: str, path: Path) -> None:
+def _refuse_v2_ini(text: str, path: str) -> None:
     """Say how to convert a ParallelCluster 2 INI file given where a v3 YAML file is expected."""
     from paracluster.convert.ini import looks_like_v2_ini  # only files that are not YAML mappings pay for it
 
