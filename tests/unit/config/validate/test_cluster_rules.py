@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from helpers import BASE_CLUSTER, BATCH_CLUSTER, findings
 
 # BASE_CLUSTER has 16 lines: Image/Os is line 2, HeadNode line 3, the first queue line 10, its cr1 line 12.
