@@ -36,6 +36,9 @@ COMMANDS = {
     "storage": ("storage", "Create, list and delete the local provider's file systems, volumes and snapshots."),
     "build-image": ("build_image", "Build a custom image from an image configuration file."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
+    "dcv-connect": ("dcv_connect", "Connect to the head or a login node with NICE DCV (not on the local provider)."),
+    "configure": ("configure", "Ask ParallelCluster's questions and write a cluster configuration file."),
+    "convert-config": ("convert_config", "Convert a ParallelCluster 2 configuration file (INI) to version 3 (YAML)."),
     "version": ("version", "Print the ParaCluster version."),
 }
 

@@ -1,7 +1,8 @@
-"""Read a YAML config file into plain dicts and lists that remember the line of every key and item."""
+"""Read a YAML config file into plain dicts and lists that remember the line of every key and item; write configs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -62,18 +63,29 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def parse_yaml(text: str, source: str) -> object:
-    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error."""
+    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error.
+
+    A ParallelCluster 2 INI file is not YAML (or not a mapping): that error says how to convert it instead.
+    """
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
-    except yaml.MarkedYAMLError as err:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+    except yaml.YAMLError as err:
+        _refuse_v2_ini(text, source)
+        raise ConfigFileError(_syntax_problem(err, source)) from None
+    except RecursionError:
+        raise ConfigFileError(f"{source}: the YAML is nested too deeply to read; fix the YAML syntax.") from None
+    if not isinstance(data, dict):
+        _refuse_v2_ini(text, source)
+    return data
+
+
+def _syntax_problem(err: yaml.YAMLError, source: str) -> str:
+    if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = err.problem or err.context or "invalid YAML"
-        raise ConfigFileError(f"{source}{where}: {problem}; fix the YAML syntax.") from None
-    except yaml.YAMLError as err:
-        raise ConfigFileError(f"{source}: {err}; fix the YAML syntax.") from None
-    except RecursionError:
-        raise ConfigFileError(f"{source}: the YAML is nested too deeply to read; fix the YAML syntax.") from None
+        return f"{source}{where}: {problem}; fix the YAML syntax."
+    return f"{source}: {err}; fix the YAML syntax."
 
 
 def read_yaml_file(path: str | Path) -> object:
@@ -92,3 +104,42 @@ def read_config_text(path: str | Path) -> str:
         raise ConfigFileError(f"{path}: is a directory; pass the path of a configuration file.") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigFileError(f"failed to read {path}: {err}") from None
+
+
+def _refuse_v2_ini(text: str, path: str) -> None:
+    """Say how to convert a ParallelCluster 2 INI file given where a v3 YAML file is expected."""
+    from paracluster.convert.ini import looks_like_v2_ini  # only files that are not YAML mappings pay for it
+
+    if looks_like_v2_ini(text):
+        raise ConfigFileError(
+            f"{path} is a ParallelCluster 2 INI file; convert it with `paracluster3-config-converter -c {path} "
+            "-o cluster.yaml` (or `paracluster convert-config`) and pass the YAML file it writes."
+        )
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list items under their key (`Key:\\n  - item`), as ParallelCluster's tools write configs."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):  # noqa: ARG002 - PyYAML's signature
+        return super().increase_indent(flow, False)
+
+
+def dump_yaml(data: dict) -> str:
+    """A config as YAML text, keys in the order given, as `pcluster configure` and its converter write them."""
+    return yaml.dump(data, Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False)
+
+
+def write_new_config_file(path: Path, text: str, argument: str) -> None:
+    """Write a config file that must not exist yet, readable by its owner only (it may name secrets and buckets).
+
+    `argument` is the flag that named the path, for the error sentence (`-o`, `--output-file`, ...).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise ConfigFileError(f"{argument} {path} already exists; choose another file or remove it") from None
+    except OSError as err:
+        raise ConfigFileError(f"failed to write {argument} {path}: {err.strerror}") from None

@@ -99,7 +99,11 @@ def test_defaults_match_parallelcluster():
     assert (config.head_node.ssh.allowed_ips, config.head_node.shared_storage_type) == ("0.0.0.0/0", "Ebs")
     assert config.head_node.imds.secured is True
     assert config.imds.imds_support == "v2.0"
-    assert config.dev_settings.timeouts.head_node_bootstrap_timeout == 1800
+    # ParallelCluster 3.13 raised the bootstrap timeouts from 1800 s to 2100 s; 3.16 added ComputeInstanceInfoTimeout.
+    timeouts = config.dev_settings.timeouts
+    assert (timeouts.head_node_bootstrap_timeout, timeouts.compute_node_bootstrap_timeout) == (2100, 2100)
+    assert timeouts.compute_instance_info_timeout == 90
+    assert config.head_node.shared_storage_efs_settings.encrypted is False
     cloudwatch = config.monitoring.logs.cloud_watch
     assert (cloudwatch.enabled, cloudwatch.retention_in_days, cloudwatch.deletion_policy) == (True, 180, "Retain")
     assert config.deployment_settings.default_user_home == "Shared"
@@ -316,3 +320,40 @@ Build:
     assert loaded.problems == []
     build = loaded.config.build
     assert (build.installation.lustre_client.enabled, build.installation.nvidia_software.enabled) == (False, False)
+
+
+def _spec(root, path: str):
+    spec = root
+    for key in path.split("/"):
+        spec = spec.item if isinstance(spec, ListOf) else spec
+        spec = spec.fields[key]
+    return spec
+
+
+def test_parallelcluster_3_16_ranges():
+    lustre = MINIMAL_CLUSTER + ("SharedStorage:\n  - Name: fs\n    MountDir: /fsx\n    StorageType: FsxLustre\n"
+                                "    FsxLustreSettings:\n      DeploymentType: PERSISTENT_2\n"
+                                "      AutomaticBackupRetentionDays: {days}\n")
+    assert load(lustre.format(days=90)).config is not None  # 35 at most before 3.16
+    assert messages(load(lustre.format(days=91))) == [
+        "SharedStorage[0]/FsxLustreSettings/AutomaticBackupRetentionDays (line 23): 91 is out of range; use a value "
+        "at least 0 and at most 90"]
+    image = ("Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-12345678\n"
+             "DevSettings:\n  CliAttributeOverrides: '{}'\n")
+    assert load_config_text(IMAGE_CONFIG, image).problems == []
+
+
+@pytest.mark.parametrize(("path", "policy"), [
+    ("HeadNode/LocalStorage", "UNSUPPORTED"),
+    ("HeadNode/LocalStorage/RootVolume", "UNSUPPORTED"),
+    ("HeadNode/SharedStorageEfsSettings/Encrypted", "UNSUPPORTED"),
+    ("Tags", "SUPPORTED_UNLESS_ADC"),
+    ("Tags/Key", "UNSUPPORTED"),
+    ("Tags/Value", "SUPPORTED_UNLESS_ADC"),
+    ("DevSettings/Cookbook", "IGNORED"),
+    ("DevSettings/EfaInterfaceType", "QUEUE_UPDATE_STRATEGY"),
+    ("DevSettings/Timeouts/ComputeInstanceInfoTimeout", "SUPPORTED"),
+    ("Scheduling/SlurmQueues/ComputeResources/LaunchTemplateOverrides/Version", "QUEUE_UPDATE_STRATEGY"),
+])
+def test_update_policies_of_parallelcluster_3_16(path, policy):
+    assert _spec(CLUSTER, path).policy == policy

@@ -171,7 +171,7 @@ def test_aws_settings_are_parallelclusters():
         "idle_on_node_suspend,power_save_min_interval=30,node_reg_mem_percent=75"
     )
     assert setting(cluster, "SuspendTime") == "600"
-    assert setting(cluster, "ResumeTimeout") == "1800"
+    assert setting(cluster, "ResumeTimeout") == "2100"  # ComputeNodeBootstrapTimeout, 2100 s since 3.13
     assert setting(cluster, "SuspendTimeout") == "120"
     assert setting(cluster, "SuspendExcNodes") is None  # no static nodes
     assert setting(cluster, "AccountingStorageType") == "accounting_storage/none"

@@ -28,8 +28,10 @@ from paracluster.config.schema.types import (
     LOGIN_NODES_POOL_STOP,
     LOGIN_NODES_POOLS,
     LOGIN_NODES_STOP,
+    QUEUE_UPDATE_STRATEGY,
     READ_ONLY_RESOURCE_BUCKET,
     SUPPORTED,
+    SUPPORTED_UNLESS_ADC,
     UNSUPPORTED,
     Bool,
     Int,
@@ -39,7 +41,14 @@ from paracluster.config.schema.types import (
     Section,
     Str,
 )
-from paracluster.config.versions import DEPRECATED_OS, SUPPORTED_OSES, LOGIN_SSH_KEY_NAME_REMOVED
+from paracluster.config.versions import (
+    AWS_BATCH_CLI_PACKAGE_REMOVED,
+    COMPUTE_INSTANCE_INFO_TIMEOUT,
+    DEPRECATED_OS,
+    LOGIN_SSH_KEY_NAME_REMOVED,
+    NODE_BOOTSTRAP_TIMEOUT,
+    SUPPORTED_OSES,
+)
 
 DEFAULT_USER_BY_OS = {
     "alinux2": "ec2-user",
@@ -106,8 +115,12 @@ HEAD_NODE = Section(
             },
             policy=SUPPORTED,
         ),
-        "LocalStorage": local_storage(SUPPORTED, head=True),
+        "LocalStorage": local_storage(UNSUPPORTED, head=True),
         "SharedStorageType": Str(choices=("Ebs", "Efs"), default="Ebs", policy=UNSUPPORTED),
+        # ParallelCluster 3.14: settings of the EFS that holds the internal shared dirs (SharedStorageType Efs).
+        "SharedStorageEfsSettings": Section(
+            "SharedStorageEfsSettings", {"Encrypted": Bool(default=False, policy=UNSUPPORTED)}, policy=UNSUPPORTED
+        ),
         "Dcv": DCV,
         "CustomActions": custom_actions(
             "CustomActions", updated=True, start_policy=UNSUPPORTED, policy=IGNORED
@@ -228,24 +241,31 @@ DEV_SETTINGS = Section(
     {
         "Cookbook": COOKBOOK,
         "NodePackage": Str(policy=UNSUPPORTED),
-        "AwsBatchCliPackage": Str(policy=UNSUPPORTED),
+        "AwsBatchCliPackage": Str(policy=UNSUPPORTED, deprecated=AWS_BATCH_CLI_PACKAGE_REMOVED),
         "ClusterTemplate": Str(policy=SUPPORTED),
         "AmiSearchFilters": Section(
             "AmiSearchFilters",
-            {"Tags": tags(UNSUPPORTED, UNSUPPORTED, reserved_check=False), "Owner": Str(policy=UNSUPPORTED)},
+            {
+                "Tags": tags(UNSUPPORTED, SUPPORTED_UNLESS_ADC, reserved_check=False),
+                "Owner": Str(policy=UNSUPPORTED),
+                "NamePrefix": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15: the prefix of AMI names to search"),
+            },
             policy=UNSUPPORTED,
         ),
         "InstanceTypesData": Str(policy=SUPPORTED, doc="JSON of extra EC2 instance types (DescribeInstanceTypes)"),
         "Timeouts": Section(
             "Timeouts",
             {
-                "HeadNodeBootstrapTimeout": Int(minimum=1, default=1800, policy=UNSUPPORTED),
-                "ComputeNodeBootstrapTimeout": Int(minimum=1, default=1800, policy=SUPPORTED),
+                "HeadNodeBootstrapTimeout": Int(minimum=1, default=NODE_BOOTSTRAP_TIMEOUT, policy=UNSUPPORTED),
+                "ComputeNodeBootstrapTimeout": Int(minimum=1, default=NODE_BOOTSTRAP_TIMEOUT, policy=SUPPORTED),
+                "ComputeInstanceInfoTimeout": Int(
+                    minimum=1, default=COMPUTE_INSTANCE_INFO_TIMEOUT, policy=SUPPORTED, doc="ParallelCluster 3.16"
+                ),
             },
             policy=SUPPORTED,
         ),
         "ComputeStartupTimeMetricEnabled": Bool(default=False, policy=SUPPORTED),
-        "EfaInterfaceType": Str(policy=UNSUPPORTED, doc="ParallelCluster 3.15"),
+        "EfaInterfaceType": Str(policy=QUEUE_UPDATE_STRATEGY, doc="ParallelCluster 3.15: 'efa' keeps one interface"),
     },
     policy=SUPPORTED,
 )
@@ -293,7 +313,7 @@ CLUSTER = Section(
             },
             policy=UNSUPPORTED,
         ),
-        "Tags": tags(UNSUPPORTED, SUPPORTED),
+        "Tags": tags(SUPPORTED_UNLESS_ADC, SUPPORTED_UNLESS_ADC, key_policy=UNSUPPORTED),
         "Iam": Section(
             "Iam",
             {

@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 
 from paracluster.config.schema.types import (
+    EXTRA_CHEF_ATTRIBUTES,
+    IGNORED,
     SUPPORTED,
     UNSUPPORTED,
     Bool,
@@ -84,12 +86,18 @@ def _tag_keys_ok(tags: list) -> str | None:
     return None
 
 
-def tags(policy: str = UNSUPPORTED, value_policy: str = SUPPORTED, *, reserved_check: bool = True) -> ListOf:
+def tags(
+    policy: str = UNSUPPORTED,
+    value_policy: str = SUPPORTED,
+    *,
+    key_policy: str | None = None,
+    reserved_check: bool = True,
+) -> ListOf:
     """A Tags list of {Key, Value}; keys up to 128 characters, values up to 256."""
     item = Section(
         "Tag",
         {
-            "Key": Str(required=True, max_len=128, policy=policy),
+            "Key": Str(required=True, max_len=128, policy=key_policy or policy),
             "Value": Str(required=True, max_len=256, policy=value_policy),
         },
     )
@@ -207,9 +215,9 @@ COOKBOOK = Section(
     "Cookbook",
     {
         "ChefCookbook": Str(policy=UNSUPPORTED),
-        "ExtraChefAttributes": Str(checks=(json_text,), policy="EXTRA_CHEF_ATTRIBUTES"),
+        "ExtraChefAttributes": Str(checks=(json_text,), policy=EXTRA_CHEF_ATTRIBUTES),
     },
-    policy=UNSUPPORTED,
+    policy=IGNORED,
 )
 
 IMDS_SUPPORT = Section(

@@ -19,6 +19,7 @@ from paracluster.config.schema.common import (
     tags,
 )
 from paracluster.config.schema.types import Bool, Int, ListOf, Section, Str, matches, only_one_of
+from paracluster.config.versions import AWS_BATCH_CLI_PACKAGE_REMOVED, CINC_INSTALLER_URL_REMOVED
 
 # EC2 Image Builder appends " {{ imagebuilder:buildDate }}" to AMI names, whose limit is 128 characters.
 _AMI_NAME_SUFFIX = " {{ imagebuilder:buildDate }}"
@@ -107,7 +108,7 @@ DEV_SETTINGS = Section(
     {
         "Cookbook": COOKBOOK,
         "NodePackage": Str(),
-        "AwsBatchCliPackage": Str(),
+        "AwsBatchCliPackage": Str(deprecated=AWS_BATCH_CLI_PACKAGE_REMOVED),
         "DisablePclusterComponent": Bool(default=False),
         "DistributionConfiguration": Section(
             "DistributionConfiguration",
@@ -118,7 +119,9 @@ DEV_SETTINGS = Section(
         ),
         "TerminateInstanceOnFailure": Bool(default=True),
         "DisableValidateAndTest": Bool(default=True),
-        "CincInstallerUrl": Str(default=""),
+        "CincInstallerUrl": Str(default="", deprecated=CINC_INSTALLER_URL_REMOVED),
+        # ParallelCluster 3.16: a JSON object of build-time overrides (cinc_installer_url, cinc_version).
+        "CliAttributeOverrides": Str(default=""),
         "DisableKernelUpdate": Bool(default=False),
     },
 )

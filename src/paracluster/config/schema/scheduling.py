@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from paracluster.config.versions import ALLOCATION_STRATEGIES, BATCH_NETWORKING_REMOVED
+from paracluster.config.versions import ALLOCATION_STRATEGIES, BATCH_NETWORKING_REMOVED, DEPRECATED_SCHEDULERS
 from paracluster.config.schema.common import (
     ami_id,
     custom_actions,
@@ -315,7 +315,9 @@ def _scheduler_sections(data: dict) -> Iterable[str]:
 SCHEDULING = Section(
     "Scheduling",
     {
-        "Scheduler": Str(required=True, choices=SCHEDULERS, policy=UNSUPPORTED),
+        "Scheduler": Str(
+            required=True, choices=SCHEDULERS, deprecated_values=DEPRECATED_SCHEDULERS, policy=UNSUPPORTED
+        ),
         "ScalingStrategy": Str(choices=SCALING_STRATEGIES, default="all-or-nothing", policy=SUPPORTED),
         "SlurmSettings": SLURM_SETTINGS,
         "SlurmQueues": ListOf(SLURM_QUEUE, key="Name", policy=RESIZE_UPDATE_STRATEGY_ON_REMOVE),

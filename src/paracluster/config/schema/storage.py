@@ -45,7 +45,8 @@ def root_volume(policy: str, *, head: bool) -> Section:
     if head:
         fields["DeleteOnTermination"] = Bool(default=True, policy=UNSUPPORTED)
         fields["KmsKeyId"] = Str(policy=UNSUPPORTED, deprecated=ROOT_VOLUME_KMS_KEY_REMOVED)
-    return Section("RootVolume", fields, policy=SUPPORTED if head else policy)
+    # ParallelCluster 3.15 made the head node's root volume UNSUPPORTED for updates (it was SUPPORTED).
+    return Section("RootVolume", fields, policy=UNSUPPORTED if head else policy)
 
 
 def local_storage(policy: str, *, head: bool) -> Section:
@@ -213,7 +214,7 @@ FSX_LUSTRE_SETTINGS = Section(
         "WeeklyMaintenanceStartTime": Str(
             pattern=r"^[1-7]:([01]\d|2[0-3]):([0-5]\d)$", pattern_help="use d:HH:MM such as 1:00:00", policy=SUPPORTED
         ),
-        "AutomaticBackupRetentionDays": Int(minimum=0, maximum=35, policy=SUPPORTED),
+        "AutomaticBackupRetentionDays": Int(minimum=0, maximum=90, policy=SUPPORTED, doc="up to 35 before 3.16"),
         "CopyTagsToBackups": Bool(policy=UNSUPPORTED),
         "DailyAutomaticBackupStartTime": Str(
             pattern=r"^([01]\d|2[0-3]):([0-5]\d)$", pattern_help="use HH:MM such as 01:00", policy=SUPPORTED

@@ -29,6 +29,7 @@ COMPUTE_AND_LOGIN_NODES_STOP = "COMPUTE_AND_LOGIN_NODES_STOP"
 READ_ONLY_RESOURCE_BUCKET = "READ_ONLY_RESOURCE_BUCKET"
 AWSBATCH_CE_MAX_RESIZE = "AWSBATCH_CE_MAX_RESIZE"
 EXTRA_CHEF_ATTRIBUTES = "EXTRA_CHEF_ATTRIBUTES"
+SUPPORTED_UNLESS_ADC = "SUPPORTED_UNLESS_ADC"  # 3.16: supported except in the isolated (ADC) regions
 
 # A default may be a value or a function of the section view it belongs to (ParallelCluster's dynamic defaults,
 # e.g. Iops depends on VolumeType).

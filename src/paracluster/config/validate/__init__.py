@@ -19,6 +19,7 @@ MODULES = (
     "network_rules",
     "action_rules",
     "image_rules",
+    "dev_settings_rules",
 )
 
 SCHEMA_VALIDATOR = "ConfigSchemaValidator"

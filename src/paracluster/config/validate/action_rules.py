@@ -73,11 +73,13 @@ def custom_action_scripts(context: Context, report: Report) -> None:
 
 
 def _dev_settings_sites(dev_settings) -> list[tuple[object, str]]:
-    # As in ParallelCluster, an empty ChefCookbook is still checked while the other keys count only when non-empty.
+    # As in ParallelCluster, an empty ChefCookbook is still checked while NodePackage counts only when non-empty;
+    # AwsBatchCliPackage, removed in 3.16, is ignored (the loader warns about it).
     sites = []
     if dev_settings.cookbook.chef_cookbook is not None:
         sites.append((dev_settings.cookbook, "ChefCookbook"))
-    sites.extend((dev_settings, key) for key in ("NodePackage", "AwsBatchCliPackage") if dev_settings.get(key))
+    if dev_settings.node_package:
+        sites.append((dev_settings, "NodePackage"))
     return sites
 
 

@@ -10,23 +10,23 @@ from paracluster.config.versions import SUPPORTED_OSES
 OSES_BY_SCHEDULER = {"slurm": SUPPORTED_OSES, "awsbatch": ("alinux2", "alinux2023")}
 PRIVATE_OSES = ("rocky8", "rocky9")  # ParallelCluster publishes no AMI for these: users build their own
 SCHEDULERS_WITH_SECURED_IMDS = ("slurm",)
-# DCV packages exist for every OS but alinux2023 on x86_64, and for fewer OSes on arm64 (ParallelCluster 3.12).
+# Since ParallelCluster 3.14 DCV runs on every OS on both architectures (3.12 had none for alinux2023, and none for
+# ubuntu2004 on arm64, which 3.14 removed).
 DCV_OSES_BY_ARCHITECTURE = {
-    "x86_64": tuple(os for os in SUPPORTED_OSES if os != "alinux2023"),
-    "arm64": ("alinux2", "rhel8", "rocky8", "rhel9", "rocky9"),
+    "x86_64": SUPPORTED_OSES,
+    "arm64": tuple(os for os in SUPPORTED_OSES if os != "ubuntu2004"),
 }
 _SMALL_INSTANCE = re.compile(r"(micro)|(nano)")
 ALL_IPS = "0.0.0.0/0"
 CAPACITY_BLOCK = "CAPACITY_BLOCK"
 
-# Region name prefixes where a feature is not offered (prefix match: us-iso also covers us-isob-east-1).
-DCV = "NICE DCV"
+# Region name prefixes where a feature is not offered (prefix match: us-iso also covers us-isob-east-1), as of
+# ParallelCluster 3.16, which no longer checks DCV and offers FSx for Lustre everywhere.
 UNSUPPORTED_FEATURE_REGIONS = {
-    "AWS Batch": ("ap-northeast-3", "us-iso"),
-    DCV: ("us-iso",),
-    "FSx for Lustre": ("us-isob",),
+    "AWS Batch": ("ap-northeast-3", "ap-southeast-5", "ap-southeast-7", "us-iso"),
+    "FSx for Lustre": (),
     "FSx for OpenZFS": ("us-iso",),
-    "FSx for NetApp ONTAP": ("us-iso",),
+    "FSx for NetApp ONTAP": ("us-iso-w",),
     "Amazon File Cache": ("us-iso",),
 }
 STORAGE_FEATURES = {
@@ -147,6 +147,12 @@ def _check_dcv(context: Context, report: Report, node) -> None:
             f"{dcv.where('AllowedIps')}: DCV port {dcv.port} is open to the whole internet ({ALL_IPS}); "
             "set AllowedIps to the addresses that need access"
         )
+    facts = context.instance_type(node.instance_type)
+    if facts is not None and not facts.gpus:  # ParallelCluster 3.14
+        report.warning(
+            f"{node.where('InstanceType')}: instance type {node.instance_type} has no GPU; DCV desktops work best "
+            "on a GPU instance type"
+        )
 
 
 @validator("DcvValidator")
@@ -212,17 +218,12 @@ def mixed_security_groups(context: Context, report: Report) -> None:
 def _feature_uses(config) -> list[tuple[str, str]]:
     """(feature, where) for each place ParallelCluster checks that a feature exists in the cluster's region."""
     uses = []
-    if config.head_node.dcv.present:
-        uses.append((DCV, config.head_node.where("Dcv")))
     for storage in config.shared_storage:
         feature = STORAGE_FEATURES.get(storage.storage_type)
         if feature:
             uses.append((feature, storage.where("StorageType")))
     if config.scheduling.scheduler == "awsbatch":
         uses.append(("AWS Batch", config.scheduling.where("Scheduler")))
-    login_dcv = [pool for pool in config.login_nodes.pools if pool.dcv.present]
-    if login_dcv:  # checked once for all login pools, as in ParallelCluster
-        uses.append((DCV, login_dcv[0].where("Dcv")))
     return uses
 
 

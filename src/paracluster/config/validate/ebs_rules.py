@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from paracluster.config.validate.core import Context, Report, validator
+from paracluster.config.validate.instance_rules import total_max_compute_nodes
 
 # GiB (min, max) by volume type.
 SIZE_BOUNDS = {
@@ -28,6 +29,7 @@ GP3_THROUGHPUT = (125, 1000)  # MB/s
 GP3_MAX_THROUGHPUT_PER_IOPS = 0.25
 # ParallelCluster sizes a shared EBS volume at 40 GiB when Size is not set, even for a VolumeId or SnapshotId.
 SHARED_EBS_DEFAULT_SIZE = 40
+SHARED_EBS_MAX_COMPUTE_NODES = 100  # beyond this many compute nodes, shared EBS is a bottleneck (a warning)
 
 
 def _where(node, *keys: str) -> str:
@@ -131,3 +133,18 @@ def kms_key_needs_encryption(context: Context, report: Report) -> None:
             f"{_where(settings, 'Encrypted', 'KmsKeyId')}: KmsKeyId {settings.kms_key_id} is set but Encrypted is "
             f"false{default}; set Encrypted: true or remove KmsKeyId"
         )
+
+
+@validator("SharedEbsPerformanceBottleNeckValidator")
+def shared_ebs_bottleneck(context: Context, report: Report) -> None:
+    # ParallelCluster 3.13: the head node serves shared EBS to every compute node over its own network link.
+    nodes = total_max_compute_nodes(context.config)
+    if nodes <= SHARED_EBS_MAX_COMPUTE_NODES:
+        return
+    for storage in context.config.shared_storage:
+        if storage.storage_type == "Ebs":
+            report.warning(
+                f"{storage.where('StorageType')}: this EBS volume is shared to the compute nodes from the head node, "
+                f"whose network link limits the {nodes} compute nodes the queues may run; use EFS or FSx for data "
+                "that many nodes read or write"
+            )

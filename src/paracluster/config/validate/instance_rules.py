@@ -10,6 +10,7 @@ TYPE_CHECKING = False
 
 from paracluster.config.validate.core import Context, Report, validator
 from paracluster.config.validate.slurm_rules import item_where
+from paracluster.config.versions import CURRENT_OSES
 
 if TYPE_CHECKING:
     from paracluster.catalog import InstanceType
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
 SUPPORTED_ARCHITECTURES = ("x86_64", "arm64")
 # Ubuntu and RHEL-family images need more memory than micro and nano types have; Amazon Linux fits.
 SMALL_MEMORY_OSES = ("ubuntu2004", "ubuntu2204", "ubuntu2404", "rhel8", "rocky8", "rhel9", "rocky9")
+# ParallelCluster 3.14: p6e-gb200 (Grace Blackwell) instances run only on the other OSes.
+P6E_GB200 = "p6e-gb200"
+P6E_GB200_UNSUPPORTED_OSES = ("rhel8", "rocky8", "rhel9")
+ON_DEMAND_STRATEGIES = ("lowest-price", "prioritized")
+# ParallelCluster 3.13: a head node needs 0.6 GiB plus 1 GiB per 25 compute nodes, 16 GiB at most.
+HEAD_NODE_BASE_GIB, COMPUTE_NODES_PER_GIB, HEAD_NODE_MAX_NEEDED_GIB = 0.6, 25, 16
 _SMALL_TYPE = re.compile(r"(micro)|(nano)")
 _TYPE_WITH_SIZE = re.compile(r"^([a-z0-9\-]+)\.")
 USAGE_CLASSES = {"ONDEMAND": "on-demand", "SPOT": "spot", "CAPACITY_BLOCK": "capacity-block"}
@@ -86,6 +93,28 @@ def instance_types_known(context: Context, report: Report) -> None:
             report.error(f"{where}: ParaCluster does not know the instance type '{name}'; {UNKNOWN_TYPE_HINT}")
 
 
+def total_max_compute_nodes(config: ConfigNode) -> int:
+    """How many compute nodes the Slurm queues may run at once: the sum of their MaxCounts."""
+    return sum(resource.max_count for _, resource in slurm_compute_resources(config))
+
+
+@validator("HeadNodeMemorySizeValidator")
+def head_node_memory(context: Context, report: Report) -> None:
+    head = context.config.head_node
+    itype = context.instance_type(head.instance_type)
+    if itype is None:
+        return  # InstanceTypeValidator reports unknown types
+    nodes = total_max_compute_nodes(context.config)
+    needed = min(nodes / COMPUTE_NODES_PER_GIB + HEAD_NODE_BASE_GIB, HEAD_NODE_MAX_NEEDED_GIB)
+    memory = itype.memory_mib / 1024
+    if memory < needed:
+        report.error(
+            f"{head.where('InstanceType')}: instance type {itype.name} has {memory:g} GiB of memory, less than the "
+            f"{needed:g} GiB a head node needs to manage {nodes} compute nodes (the queues' MaxCounts); choose a "
+            f"head node instance type with at least {needed:g} GiB"
+        )
+
+
 @validator("ArchitectureOsValidator")
 def head_node_architecture_supported(context: Context, report: Report) -> None:
     head = context.config.head_node
@@ -142,18 +171,23 @@ def intel_hpc_architecture(context: Context, report: Report) -> None:
 def small_instance_os(context: Context, report: Report) -> None:
     config = context.config
     os = config.image.os
-    if os not in SMALL_MEMORY_OSES:
-        return
     named = [(config.head_node.instance_type, config.head_node.where("InstanceType"))]
     # Login pools are checked only with their own image, as in ParallelCluster.
     named.extend((p.instance_type, p.where("InstanceType")) for p in config.login_nodes.pools if p.image.custom_ami)
     for _, resource in slurm_compute_resources(config):
         named.extend(compute_instance_types(resource))
     for name, where in named:
-        if name and _SMALL_TYPE.search(name):
+        if not name:
+            continue
+        if os in SMALL_MEMORY_OSES and _SMALL_TYPE.search(name):
             report.warning(
                 f"{where}: {os} is not recommended on the small instance type {name}; "
                 "use an instance type with at least 1.7 GB of memory"
+            )
+        if os in P6E_GB200_UNSUPPORTED_OSES and name.startswith(P6E_GB200):
+            report.error(
+                f"{where}: instance type {name} is not supported with {os}; use one of "
+                + ", ".join(o for o in CURRENT_OSES if o not in P6E_GB200_UNSUPPORTED_OSES)
             )
 
 
@@ -428,14 +462,23 @@ def instances_networking(context: Context, report: Report) -> None:
 def instances_allocation_strategy(context: Context, report: Report) -> None:
     for queue, resource, _ in _flexible_resources(context):
         strategy = queue.allocation_strategy
-        if queue.capacity_type == "ONDEMAND" and strategy and strategy != "lowest-price":
+        if not strategy:
+            continue
+        where = queue.where("AllocationStrategy")
+        # ParallelCluster 3.14: on-demand also takes prioritized; spot takes every strategy but prioritized.
+        if queue.capacity_type == "ONDEMAND" and strategy not in ON_DEMAND_STRATEGIES:
             report.error(
-                f"{queue.where('AllocationStrategy')}: on-demand compute resource '{resource.name}' can only use the "
-                f"lowest-price allocation strategy, not {strategy}; set lowest-price or remove the key"
+                f"{where}: on-demand compute resource '{resource.name}' can only use the lowest-price or prioritized "
+                f"allocation strategy, not {strategy}; set one of them or remove the key"
             )
-        if queue.capacity_type == "CAPACITY_BLOCK" and strategy:
+        if queue.capacity_type == "SPOT" and strategy == "prioritized":
             report.error(
-                f"{queue.where('AllocationStrategy')}: compute resource '{resource.name}' uses a capacity block, "
+                f"{where}: spot compute resource '{resource.name}' cannot use the prioritized allocation strategy; "
+                "use lowest-price, capacity-optimized, price-capacity-optimized or capacity-optimized-prioritized"
+            )
+        if queue.capacity_type == "CAPACITY_BLOCK":
+            report.error(
+                f"{where}: compute resource '{resource.name}' uses a capacity block, "
                 "which takes no allocation strategy; remove the key"
             )
 

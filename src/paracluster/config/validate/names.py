@@ -19,6 +19,7 @@ STORAGE_NAME_MAX_LENGTH = 30
 MAX_QUEUES = 50
 MAX_COMPUTE_RESOURCES_PER_QUEUE = 50
 MAX_COMPUTE_RESOURCES_PER_CLUSTER = 50
+MAX_LOGIN_NODE_POOLS = 10  # ParallelCluster 3.13
 
 
 def check_cluster_name(name: str, *, accounting: bool = False) -> str | None:
@@ -100,6 +101,12 @@ def max_counts(context: Context, report: Report) -> None:
         report.error(
             f"{scheduling.where('SlurmQueues')}: the queues have {total} compute resources in all; "
             f"a cluster can have at most {MAX_COMPUTE_RESOURCES_PER_CLUSTER}"
+        )
+    login_nodes = context.config.login_nodes
+    if len(login_nodes.pools) > MAX_LOGIN_NODE_POOLS:
+        report.error(
+            f"{login_nodes.where('Pools')}: has {len(login_nodes.pools)} login node pools; "
+            f"a cluster can have at most {MAX_LOGIN_NODE_POOLS}"
         )
 
 

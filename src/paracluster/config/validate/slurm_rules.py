@@ -23,7 +23,8 @@ DENIED_ACCOUNTING_SETTINGS = frozenset(
     "accountingstoragetype accountingstoragehost accountingstorageport accountingstorageuser jobacctgathertype".split()
 )
 DENIED_QUEUE_SETTINGS = frozenset("nodes partitionname resumetimeout state suspendtime oversubscribe".split())
-DENIED_COMPUTE_RESOURCE_SETTINGS = frozenset("cpus features gres nodeaddr nodehostname nodename state weight".split())
+# ParallelCluster 3.15 let compute resources set Features (ParaCluster adds its own features to them).
+DENIED_COMPUTE_RESOURCE_SETTINGS = frozenset("cpus gres nodeaddr nodehostname nodename state weight".split())
 RESERVED_NODE_NAME_PARTS = ("-st-", "-dy-")  # how ParaCluster names its static and dynamic nodes
 MAX_NODE_PRIORITY = 2**32 - 1
 DEFAULT_DATABASE_PORT = 3306

@@ -230,3 +230,14 @@ def overlapping_mount_dirs(context: Context, report: Report) -> None:
             f"{first.where('MountDir')}: mount directories cannot be nested, but {' and '.join(nested)}; "
             "move them apart"
         )
+
+
+@validator("SharedStorageEfsSettingsValidator")
+def head_node_efs_settings(context: Context, report: Report) -> None:
+    # ParallelCluster 3.14: the settings describe the EFS that SharedStorageType Efs creates for the shared dirs.
+    head = context.config.head_node
+    if head.shared_storage_efs_settings.present and head.shared_storage_type != "Efs":
+        report.error(
+            f"{head.where('SharedStorageEfsSettings')}: applies only when HeadNode/SharedStorageType is Efs, "
+            f"not {head.shared_storage_type}; set SharedStorageType to Efs or remove SharedStorageEfsSettings"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import BASE_CLUSTER, findings
+from helpers import BASE_CLUSTER, findings, run
 
 # HeadNode is line 3 of BASE_CLUSTER; the actions below follow it, so OnNodeStart/Script is line 6.
 
@@ -99,7 +99,6 @@ def test_urls_pass():
     [
         ("Cookbook:\n  ChefCookbook: /opt/cookbook.tgz", "DevSettings/Cookbook/ChefCookbook (line 19)"),
         ("NodePackage: http://example.com/node.tgz", "DevSettings/NodePackage (line 18)"),
-        ("AwsBatchCliPackage: cli.tgz", "DevSettings/AwsBatchCliPackage (line 18)"),
         ("ClusterTemplate: s3://bucket", "DevSettings/ClusterTemplate (line 18)"),
     ],
 )
@@ -107,6 +106,15 @@ def test_urls(body, where):
     found = findings(_dev(body), "UrlValidator")
     assert len(found) == 1 and found[0][0] == "ERROR"
     assert found[0][1].startswith(f"{where}: '")
+
+
+def test_aws_batch_cli_package_is_ignored_with_a_warning():
+    # ParallelCluster 3.16 removed the key with AWS Batch: no URL check, a schema warning naming the release.
+    outcome = run(_dev("AwsBatchCliPackage: cli.tgz"))
+    assert [f for f in outcome.findings if f.type == "UrlValidator"] == []
+    assert [(f.level.name, f.message) for f in outcome.findings if f.type == "ConfigSchemaValidator"] == [
+        ("WARNING", "DevSettings/AwsBatchCliPackage (line 18): was removed in ParallelCluster 3.16 together with "
+                    "AWS Batch and is ignored; remove it")]
 
 
 def test_custom_slurm_settings_include_file():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from helpers import BASE_CLUSTER, BATCH_CLUSTER, findings
 
 # BASE_CLUSTER has 16 lines: Image/Os is line 2, HeadNode line 3, the first queue line 10, its cr1 line 12.
@@ -93,26 +91,31 @@ RESTRICTED = "Enabled: true\nAllowedIps: 10.0.0.0/16"
 
 
 def test_dcv_passes():
-    assert findings(_dcv(dcv=RESTRICTED), "DcvValidator") == []
+    assert findings(_dcv(instance_type="g4dn.xlarge", dcv=RESTRICTED), "DcvValidator") == []
     assert findings(_dcv(os="alinux2023", dcv="Enabled: false"), "DcvValidator") == []
+    # Since ParallelCluster 3.14 DCV runs on every OS of 3.16, on both architectures.
+    for os in ("alinux2023", "ubuntu2404", "rhel9"):
+        assert findings(_dcv(os, "g5g.xlarge", RESTRICTED), "DcvValidator") == []
 
 
-@pytest.mark.parametrize(("os", "instance_type"), [("alinux2023", "c5.xlarge"), ("ubuntu2204", "m6g.xlarge")])
-def test_dcv_os(os, instance_type):
-    found = findings(_dcv(os, instance_type, RESTRICTED), "DcvValidator")
+def test_dcv_os():
+    # ubuntu2004 (removed in 3.14) never had DCV on arm64.
+    found = findings(_dcv("ubuntu2004", "g5g.xlarge", RESTRICTED), "DcvValidator")
     assert len(found) == 1 and found[0][0] == "ERROR"
-    assert found[0][1].startswith(f"HeadNode/Dcv/Enabled (line 5): DCV does not run on {os}")
+    assert found[0][1].startswith("HeadNode/Dcv/Enabled (line 5): DCV does not run on ubuntu2004 with arm64")
 
 
 def test_dcv_warnings():
     found = findings(_dcv(instance_type="t3.micro"), "DcvValidator")
-    assert [level for level, _ in found] == ["WARNING", "WARNING"]
+    assert [level for level, _ in found] == ["WARNING", "WARNING", "WARNING"]
     assert found[0][1].startswith("HeadNode/InstanceType (line 6): t3.micro may become unstable")
     assert found[1][1].startswith("HeadNode/Dcv/AllowedIps (line 4): DCV port 8443 is open to the whole internet")
+    assert found[2][1] == ("HeadNode/InstanceType (line 6): instance type t3.micro has no GPU; DCV desktops work "
+                           "best on a GPU instance type")
 
 
-def test_dcv_skips_the_os_check_for_unknown_instance_types():
-    assert findings(_dcv("alinux2023", "x9.unknown", RESTRICTED), "DcvValidator") == []
+def test_dcv_skips_instance_type_checks_for_unknown_types():
+    assert findings(_dcv("ubuntu2004", "x9.unknown", RESTRICTED), "DcvValidator") == []
 
 
 LOGIN = """\
@@ -130,12 +133,12 @@ LoginNodes:
 
 
 def test_dcv_on_login_nodes():
-    text = _os("ubuntu2204") + LOGIN.format(instance_type="c5.large")
+    text = _os("ubuntu2204") + LOGIN.format(instance_type="g4dn.xlarge")
     found = findings(text, "DcvValidator")
     assert len(found) == 1 and found[0][1].startswith("LoginNodes/Pools[0]/Dcv/AllowedIps (line 25): ")
     found = findings(_os("alinux2023") + LOGIN.format(instance_type="t3.nano"), "DcvValidator")
-    assert [level for level, _ in found] == ["ERROR", "WARNING", "WARNING"]
-    assert found[0][1].startswith("LoginNodes/Pools[0]/Dcv/Enabled (line 26): ")
+    assert [level for level, _ in found] == ["WARNING", "WARNING", "WARNING"]
+    assert found[0][1].startswith("LoginNodes/Pools[0]/InstanceType (line 20): t3.nano may become unstable")
 
 
 def test_login_nodes_scheduler():
@@ -208,26 +211,35 @@ def test_mixed_security_groups():
 
 def test_feature_region_passes():
     dcv = _dcv(dcv=RESTRICTED)
-    assert findings(dcv, "FeatureRegionValidator") == []  # no Region: the provider decides
-    assert findings(dcv + "Region: us-east-1\n", "FeatureRegionValidator") == []
+    assert findings(BATCH_CLUSTER, "FeatureRegionValidator") == []  # no Region: the provider decides
     assert findings(BATCH_CLUSTER + "Region: us-east-1\n", "FeatureRegionValidator") == []
+    # ParallelCluster 3.16 no longer checks DCV's regions.
+    assert findings(dcv + "Region: us-isob-east-1\n", "FeatureRegionValidator") == []
 
 
 def test_feature_region():
-    found = findings(_dcv(dcv=RESTRICTED) + "Region: us-isob-east-1\n", "FeatureRegionValidator")
-    assert found == [("ERROR", "HeadNode/Dcv (line 4): NICE DCV is not available in region us-isob-east-1; "
-                      "remove it or use another region")]
-    found = findings(BATCH_CLUSTER + "Region: ap-northeast-3\n", "FeatureRegionValidator")
-    assert len(found) == 1 and found[0][1].startswith("Scheduling/Scheduler (line 10): AWS Batch is not available")
+    for region in ("ap-northeast-3", "ap-southeast-7"):
+        found = findings(BATCH_CLUSTER + f"Region: {region}\n", "FeatureRegionValidator")
+        assert found == [("ERROR", f"Scheduling/Scheduler (line 10): AWS Batch is not available in region {region}; "
+                          "remove it or use another region")]
+
+
+def _storage(storage_type: str, settings: str) -> str:
+    return (BASE_CLUSTER + f"SharedStorage:\n  - Name: fs\n    MountDir: /fsx\n    StorageType: {storage_type}\n"
+            f"    {storage_type}Settings:\n      {settings}\n")
 
 
 def test_feature_region_for_storage():
-    lustre = "SharedStorage:\n  - Name: fs\n    MountDir: /fsx\n    StorageType: FsxLustre\n" \
-             "    FsxLustreSettings:\n      StorageCapacity: 1200\n"
-    assert findings(BASE_CLUSTER + lustre + "Region: us-iso-east-1\n", "FeatureRegionValidator") == []
-    found = findings(BASE_CLUSTER + lustre + "Region: us-isob-east-1\n", "FeatureRegionValidator")
-    assert len(found) == 1 and found[0][0] == "ERROR"
-    assert found[0][1].startswith("SharedStorage[0]/StorageType (line 20): FSx for Lustre is not available")
+    # Since ParallelCluster 3.16 FSx for Lustre is offered everywhere and ONTAP is missing only from us-iso-w*.
+    lustre = _storage("FsxLustre", "StorageCapacity: 1200")
+    assert findings(lustre + "Region: us-isob-east-1\n", "FeatureRegionValidator") == []
+    ontap = _storage("FsxOntap", "VolumeId: fsvol-0123456789abcdef0")
+    assert findings(ontap + "Region: us-iso-east-1\n", "FeatureRegionValidator") == []
+    found = findings(ontap + "Region: us-iso-west-1\n", "FeatureRegionValidator")
+    assert found == [("ERROR", "SharedStorage[0]/StorageType (line 20): FSx for NetApp ONTAP is not available in "
+                      "region us-iso-west-1; remove it or use another region")]
+    zfs = _storage("FsxOpenZfs", "VolumeId: fsvol-0123456789abcdef0")
+    assert len(findings(zfs + "Region: us-isob-east-1\n", "FeatureRegionValidator")) == 1
 
 
 def _batch_vcpus(values: str) -> str:

@@ -141,3 +141,17 @@ def test_kms_key_on_unencrypted_storage(text, where, words):
     found = findings(text, "KmsKeyIdEncryptedValidator")
     assert len(found) == 1 and found[0][0] == "ERROR"
     assert found[0][1].startswith(f"{where}: KmsKeyId key is set") and words in found[0][1]
+
+
+def test_shared_ebs_bottleneck_beyond_100_compute_nodes():
+    # ParallelCluster 3.13 warns when more than 100 compute nodes (the sum of MaxCounts) share an EBS volume.
+    def with_max_count(text: str, count: int) -> str:
+        return text.replace("          InstanceType: c5.xlarge\n",
+                            f"          InstanceType: c5.xlarge\n          MaxCount: {count}\n")
+
+    assert findings(with_max_count(shared(), 100), "SharedEbsPerformanceBottleNeckValidator") == []
+    assert findings(with_max_count(shared("Efs"), 101), "SharedEbsPerformanceBottleNeckValidator") == []
+    assert findings(with_max_count(shared(), 101), "SharedEbsPerformanceBottleNeckValidator") == [
+        ("WARNING", "SharedStorage[0]/StorageType (line 21): this EBS volume is shared to the compute nodes from the "
+                    "head node, whose network link limits the 101 compute nodes the queues may run; use EFS or FSx "
+                    "for data that many nodes read or write")]

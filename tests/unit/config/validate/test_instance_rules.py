@@ -137,6 +137,33 @@ def test_small_instance_os():
            f"{CR}/InstanceType (line 13): ")
 
 
+def test_p6e_gb200_needs_a_supported_os():
+    # ParallelCluster 3.14 refuses p6e-gb200 instances on rhel8, rocky8 and rhel9; the catalog gets the type here.
+    data = ('DevSettings:\n  InstanceTypesData: \'{"p6e-gb200.36xlarge": {"VCpuInfo": {"DefaultVCpus": 144}, '
+            '"MemoryInfo": {"SizeInMiB": 983040}, "ProcessorInfo": {"SupportedArchitectures": ["arm64"]}}}\'\n')
+    def text(os: str) -> str:
+        return cluster(head="c6g.large", compute="p6e-gb200.36xlarge", os=os) + data
+
+    assert findings(text("alinux2023"), "InstanceTypeOSCompatibleValidator") == []
+    found = findings(text("rhel9"), "InstanceTypeOSCompatibleValidator")
+    assert found == [("ERROR", f"{CR}/InstanceType (line 13): instance type p6e-gb200.36xlarge is not supported with "
+                               "rhel9; use one of alinux2023, ubuntu2204, ubuntu2404, rocky9")]
+
+
+def test_head_node_memory_for_the_compute_fleet():
+    # ParallelCluster 3.13: 0.6 GiB plus 1 GiB per 25 compute nodes (the sum of MaxCounts), 16 GiB at most.
+    assert findings(cluster(head="t3.micro"), "HeadNodeMemorySizeValidator") == []  # 10 nodes need 1 GiB
+    assert findings(cluster(head="t3.nano"), "HeadNodeMemorySizeValidator") == [
+        ("ERROR", "HeadNode/InstanceType (line 4): instance type t3.nano has 0.5 GiB of memory, less than the 1 GiB "
+                  "a head node needs to manage 10 compute nodes (the queues' MaxCounts); choose a head node instance "
+                  "type with at least 1 GiB")]
+    big = with_compute_resource("          MaxCount: 1000\n")
+    assert "less than the 16 GiB a head node needs to manage 1000 compute nodes" in single(
+        findings(big, "HeadNodeMemorySizeValidator"), "ERROR", "HeadNode/InstanceType (line 4): ")
+    assert findings(big.replace("  InstanceType: c5.xlarge\n  Networking", "  InstanceType: c5.4xlarge\n  Networking"),
+                    "HeadNodeMemorySizeValidator") == []
+
+
 def test_small_instance_os_login_pool_only_with_custom_ami():
     pool = cluster(os="rocky9") + LOGIN_NODES.format(type="t3.micro")
     assert findings(pool, "InstanceTypeOSCompatibleValidator") == []
@@ -288,7 +315,12 @@ def test_instances_networking():
     ("queue", "level"),
     [("", None), ("      AllocationStrategy: capacity-optimized\n      CapacityType: SPOT\n", None),
      ("      AllocationStrategy: capacity-optimized\n", "ERROR"),
-     ("      AllocationStrategy: lowest-price\n" + CAPACITY_BLOCK, "ERROR")],
+     ("      AllocationStrategy: lowest-price\n" + CAPACITY_BLOCK, "ERROR"),
+     # ParallelCluster 3.14's prioritized strategies: on-demand may use prioritized, spot may not.
+     ("      AllocationStrategy: prioritized\n", None),
+     ("      AllocationStrategy: prioritized\n      CapacityType: SPOT\n", "ERROR"),
+     ("      AllocationStrategy: capacity-optimized-prioritized\n      CapacityType: SPOT\n", None),
+     ("      AllocationStrategy: capacity-optimized-prioritized\n", "ERROR")],
 )
 def test_instances_allocation_strategy(queue, level):
     found = findings(with_queue(queue, flexible("p5.48xlarge")), "InstancesAllocationStrategyValidator")

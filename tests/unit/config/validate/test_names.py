@@ -69,6 +69,19 @@ def test_max_counts():
                       "a cluster can have at most 50")]
 
 
+def _login_pools(count: int) -> str:
+    pool = ("    - Name: p{i}\n      InstanceType: c5.xlarge\n      Count: 1\n"
+            "      Networking:\n        SubnetIds: [subnet-12345678]\n")
+    return BASE_CLUSTER + "LoginNodes:\n  Pools:\n" + "".join(pool.format(i=i) for i in range(count))
+
+
+def test_max_login_node_pools():
+    # ParallelCluster 3.13 allows at most 10 login node pools.
+    assert findings(_login_pools(10), "MaxCountValidator") == []
+    assert findings(_login_pools(11), "MaxCountValidator") == [
+        ("ERROR", "LoginNodes/Pools (line 18): has 11 login node pools; a cluster can have at most 10")]
+
+
 def test_duplicate_names():
     text = _queues(2).replace("Name: q1", "Name: q0")
     found = findings(text, "DuplicateNameValidator")

@@ -78,6 +78,9 @@ def test_custom_slurm_settings_denied_at_compute_resource_level():
                                "ParaCluster writes Weight in the compute resource's Slurm node line itself; remove it")]
     text = with_compute_resource("          CustomSlurmSettings:\n            RealMemory: 1000\n")
     assert findings(text, "CustomSlurmSettingsValidator") == []
+    # ParallelCluster 3.15 took Features off the compute resource deny-list.
+    text = with_compute_resource("          CustomSlurmSettings:\n            Features: fast\n")
+    assert findings(text, "CustomSlurmSettingsValidator") == []
 
 
 @pytest.mark.parametrize(("name", "ok"), [("gpu[1-2]", True), ("queue1-st-gpu-1", False), ("x-dy-y", False)])

@@ -182,3 +182,19 @@ def test_shared_mount_dir_nested_in_instance_store_dir():
     assert found[0][1].startswith("SharedStorage[0]/MountDir (line 19): ")
     assert "/scratch/data is inside /scratch (instance store)" in found[0][1]
     assert findings(with_storage(_item("s", "/scratch/data", "Efs")), "OverlappingMountDirValidator") == []
+
+
+def _head_efs(shared_storage_type: str | None) -> str:
+    head = "  SharedStorageEfsSettings:\n    Encrypted: true\n"
+    if shared_storage_type:
+        head = f"  SharedStorageType: {shared_storage_type}\n" + head
+    return BASE_CLUSTER.replace("Scheduling:\n", head + "Scheduling:\n", 1)
+
+
+def test_head_node_efs_settings_need_efs_shared_storage():
+    assert findings(_head_efs("Efs"), "SharedStorageEfsSettingsValidator") == []
+    expected = ("ERROR", "HeadNode/SharedStorageEfsSettings (line 7): applies only when HeadNode/SharedStorageType "
+                "is Efs, not Ebs; set SharedStorageType to Efs or remove SharedStorageEfsSettings")
+    assert findings(_head_efs(None), "SharedStorageEfsSettingsValidator") == [expected]
+    assert findings(_head_efs("Ebs"), "SharedStorageEfsSettingsValidator") == [
+        (expected[0], expected[1].replace("line 7", "line 8"))]
