@@ -61,10 +61,46 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
-def parse_yaml(text: str, source: str) -> object:
-    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error."""
+class TextInt(int):
+    """An integer that remembers how the file wrote it (`0777` is 511 but its `text` is '0777')."""
+
+
+class TextFloat(float):
+    """A number that remembers how the file wrote it (`1.10` keeps its `text` '1.10')."""
+
+
+class _TextLoader(_Loader):
+    """The line-keeping loader whose numbers also keep their text.
+
+    Documents read by Go programs (AWSTOE component documents) get a number's text wherever a string is expected:
+    `permissions: 0777` is the string '0777' there, not the YAML 1.1 octal 511.
+    """
+
+
+def _construct_text_int(loader: _TextLoader, node: yaml.ScalarNode) -> TextInt:
+    number = TextInt(loader.construct_yaml_int(node))
+    number.text = node.value
+    return number
+
+
+def _construct_text_float(loader: _TextLoader, node: yaml.ScalarNode) -> TextFloat:
+    number = TextFloat(loader.construct_yaml_float(node))
+    number.text = node.value
+    return number
+
+
+_TextLoader.add_constructor("tag:yaml.org,2002:int", _construct_text_int)
+_TextLoader.add_constructor("tag:yaml.org,2002:float", _construct_text_float)
+
+
+def parse_yaml(text: str, source: str, keep_number_text: bool = False) -> object:
+    """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error.
+
+    With `keep_number_text`, numbers are TextInt/TextFloat, which remember how they were written.
+    """
+    loader = _TextLoader if keep_number_text else _Loader
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+        return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders derive from the safe loader
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
