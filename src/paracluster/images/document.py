@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paracluster.config.schema.types import Int, ListOf, Mapping, Raw, Section
+from paracluster.config.schema.types import Int, ListOf, Raw, Section
 from paracluster.config.schema.walk import Problem, Walker, describe, join_path, key_line
 from paracluster.config.yamlfile import parse_yaml
 from paracluster.errors import ConfigError, ConfigFileError
@@ -85,8 +85,8 @@ DOCUMENT = Section("component document", {
     "name": Text(),
     "description": Text(),
     "schemaVersion": Text(required=True, checks=[_schema_version]),
-    "parameters": ListOf(Mapping()),
-    "constants": ListOf(Mapping()),
+    "parameters": ListOf(Raw()),  # lists of one-key mappings: checked item by item by _Checker._variables
+    "constants": ListOf(Raw()),
     "phases": ListOf(PHASE, required=True, min_len=1),
 }, unknown_hint=_DOC_HINT)
 
@@ -161,7 +161,8 @@ def check_document(data: object, source: str = "<document>") -> LoadedDocument:
     checker = _Checker(walker, data)
     checker.run()
     valid = ok and not any(problem.level == "ERROR" for problem in walker.problems)
-    return LoadedDocument(_normalize(data) if valid else None, walker.problems, source)
+    problems = sorted(walker.problems, key=lambda problem: problem.line or 0)  # in file order (sorted is stable)
+    return LoadedDocument(_normalize(data) if valid else None, problems, source)
 
 
 class _Checker:
@@ -210,7 +211,7 @@ class _Checker:
             if name in seen:
                 self.walker.error(f"phases[{index}]/name", line, f"phase '{name}' is already defined at "
                                                                  f"phases[{seen[name]}]; phase names must be unique")
-            elif name not in PHASES:
+            elif name not in PHASES and templating.NAME.match(name):
                 self.walker.warn(f"phases[{index}]/name", line, f"Image Builder runs only the build, validate and "
                                                                 f"test phases; phase '{name}' never runs there")
             seen.setdefault(name, index)
@@ -327,7 +328,9 @@ class _Checker:
             if key not in self.steps:
                 return f"refers to step '{key}', which the document does not define", "ERROR"
             ref_phase, ref_step, action = self.steps[key]
-            if (ref_phase, ref_step) >= (phase_index, step_index):
+            if (ref_phase, ref_step) == (phase_index, step_index):
+                return f"refers to this step itself ('{key}'); use an earlier step's inputs or outputs", "ERROR"
+            if (ref_phase, ref_step) > (phase_index, step_index):
                 return f"refers to step '{key}', which has not run yet at this step", "ERROR"
             if phase_name == "test" and chain["phase"] in ("build", "validate"):
                 return ("crosses from the build stage to the test stage, which Image Builder runs on a new instance; "
@@ -337,7 +340,7 @@ class _Checker:
                 if not names:
                     return f"refers to outputs of '{key}', but {action} has none", "ERROR"
                 if chain["var"] not in names or (chain["index"] or "0") != "0":
-                    return f"refers to an output '{key}' does not have; {action} gives outputs.{names[0]}", "ERROR"
+                    return f"names an output that '{key}' ({action}) does not give; it gives outputs.{names[0]}", "ERROR"
             return None, ""
         loop_ref = templating.LOOP.match(expression)
         if loop_ref:

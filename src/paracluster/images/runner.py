@@ -177,6 +177,8 @@ class _Run:
     def _run_step(self, record: dict, phase: dict, spec: dict, step: dict, variables: dict) -> str:
         """Run one step with its attempts; return 'next', 'abort' or 'reboot'."""
         name = f"{record['name']} / {phase['name']} / {spec['name']} ({spec['action']})"
+        if step["status"] == "running" and step["attempts"]:
+            step["attempts"] -= 1  # the run stopped (the node died) during that attempt: it did not end, run it again
         step.update(status="running", startTime=step["startTime"] or now())
         context = templating.Context(variables, record["chaining"])
         log_dir = self.work_dir / "steps" / str(self.progress["cursor"]["document"]) / phase["name"] / spec["name"]
