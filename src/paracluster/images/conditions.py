@@ -45,16 +45,16 @@ def operator_of(expression: dict) -> str:
     return names[0]
 
 
-def evaluate(expression: dict) -> bool:
-    """Evaluate a (resolved) expression."""
+def evaluate(expression: dict, path=lambda value: value) -> bool:
+    """Evaluate a (resolved) expression; `path` makes the file operators' relative paths absolute."""
     name = operator_of(expression)
     operand = expression[name]
     if name == "and":
-        return all(evaluate(item) for item in operand)
+        return all(evaluate(item, path) for item in operand)
     if name == "or":
-        return any(evaluate(item) for item in operand)
+        return any(evaluate(item, path) for item in operand)
     if name == "not":
-        return not evaluate(operand)
+        return not evaluate(operand, path)
     baseline = str(operand)
     if name == "stringIsEmpty":
         return baseline == ""
@@ -63,11 +63,11 @@ def evaluate(expression: dict) -> bool:
     if name == "binaryExists":
         return shutil.which(baseline) is not None
     if name == "fileExists":
-        return os.path.isfile(baseline)
+        return os.path.isfile(path(baseline))
     if name == "folderExists":
-        return os.path.isdir(baseline)
+        return os.path.isdir(path(baseline))
     if name in HASHES:
-        return _file_hash(str(expression["path"]), HASHES[name]) == baseline.lower()
+        return _file_hash(path(str(expression["path"])), HASHES[name]) == baseline.lower()
     value = str(expression["value"])
     if name == "patternMatches":
         return re.search(baseline, value) is not None

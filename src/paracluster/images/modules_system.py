@@ -189,7 +189,7 @@ def update_os(inputs: dict, ctx: StepContext) -> None:
 
 def assert_(inputs: dict, ctx: StepContext) -> None:
     try:
-        holds = conditions.evaluate(inputs)
+        holds = conditions.evaluate(inputs, ctx.path)
     except re.error as err:
         raise ActionFailed(f"the pattern of patternMatches is not a valid regular expression: {err}") from None
     if not holds:
