@@ -314,7 +314,7 @@ class _Checker:
 
     def _check_references(self, value: object, path: str, line: int | None, where: tuple, loop: dict | None) -> None:
         for text, text_path, text_line in _strings(value, path, line):
-            for expression in templating.expressions(text):
+            for expression in dict.fromkeys(templating.expressions(text)):  # each distinct expression once
                 message, level = self._reference_problem(expression, where, loop)
                 if message:
                     problem = self.walker.error if level == "ERROR" else self.walker.warn

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -65,6 +66,14 @@ class _Run:
 
     def go(self) -> dict:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.work_dir / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes
+            except BlockingIOError:
+                raise PlanError(f"another runner is running the plan in {self.work_dir}") from None
+            return self._go()
+
+    def _go(self) -> dict:
         progress = load_progress(self.work_dir)
         if progress is None:
             progress = self._fresh()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -379,6 +380,21 @@ def test_a_finished_run_is_not_run_again_and_a_work_dir_serves_one_plan(run_docs
     assert (root / "log").read_text() == "once\n"
     with pytest.raises(runner.PlanError, match="holds the progress of another plan"):
         run_docs(document.replace("once", "twice"))
+
+
+def test_one_runner_at_a_time_per_work_dir(tmp_path, root):
+    plan = plan_of(build_steps("""\
+        - name: One
+          action: ExecuteBash
+          inputs:
+            commands: [echo one >> log]
+    """), root=root)
+    (tmp_path / "work").mkdir()
+    with open(tmp_path / "work" / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(runner.PlanError, match="another runner is running the plan in"):
+            runner.run(plan, tmp_path / "work")
+    assert runner.run(plan, tmp_path / "work")["status"] == "success"
 
 
 def test_a_run_killed_mid_step_runs_that_step_again(tmp_path, root):
