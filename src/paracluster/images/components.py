@@ -10,7 +10,6 @@ wildcards (`1.x.x`) when resolving; the build number is always 1.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
 from paracluster.images.document import component_type, load_document_text
+from paracluster.images.execution import now
 
 NAME = re.compile(r"^[-_A-Za-z0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z0-9]$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -48,10 +48,6 @@ def arn_name(name: str) -> str:
 
 def request_id() -> str:
     return str(uuid.uuid4())
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -83,7 +79,7 @@ class ComponentStore:
         record = {
             "arn": self.arn(region, name, semantic_version), "name": name, "version": semantic_version,
             "description": description, "changeDescription": change_description, "type": component_type(document),
-            "platform": platform, "owner": self.account_id, "encrypted": False, "dateCreated": _now(), "tags": {},
+            "platform": platform, "owner": self.account_id, "encrypted": False, "dateCreated": now(), "tags": {},
             "state": {"status": "ACTIVE"},
         }
         if not description:

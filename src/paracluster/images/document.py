@@ -16,8 +16,7 @@ from paracluster.config.schema.walk import Problem, Walker, describe, join_path,
 from paracluster.config.yamlfile import parse_yaml
 from paracluster.errors import ConfigError, ConfigFileError
 from paracluster.images import conditions, templating
-from paracluster.images.inputs import INPUTS, NOT_OFFERED, OPTIONAL_INPUTS, OUTPUTS, Text
-from paracluster.images.inputs import ACTIONS
+from paracluster.images.inputs import ACTIONS, INPUTS, NOT_OFFERED, OPTIONAL_INPUTS, OUTPUTS, Text
 
 PHASES = ("build", "validate", "test")  # what Image Builder runs: build and validate on the build instance, then test
 DEFAULT_TIMEOUT = 7200
@@ -36,11 +35,15 @@ def _name(minimum: int = 1):
 
 
 def _schema_version(value: str) -> str | None:
-    return None if value in ("1.0", "1") else f"'{value}' is not a schema version AWSTOE knows; write schemaVersion: 1.0"
+    if value in ("1.0", "1"):
+        return None
+    return f"'{value}' is not a schema version AWSTOE knows; write schemaVersion: 1.0"
 
 
 def _timeout(value: int) -> str | None:
-    return None if value == -1 or value > 0 else f"{value} is not allowed; use a number of seconds above 0, or -1 for none"
+    if value == -1 or value > 0:
+        return None
+    return f"{value} is not allowed; use a number of seconds above 0, or -1 for none"
 
 
 def _one_loop_kind(loop: dict):
@@ -79,7 +82,8 @@ STEP = Section("step", {
     "loop": LOOP,
     "if": Raw(),
 }, unknown_hint="remove it (a step has name, action, inputs, onFailure, maxAttempts, timeoutSeconds, loop)")
-PHASE = Section("phase", {"name": Text(required=True, checks=[_name()]), "steps": ListOf(STEP, required=True, min_len=1)},
+PHASE = Section("phase", {"name": Text(required=True, checks=[_name()]),
+                          "steps": ListOf(STEP, required=True, min_len=1)},
                 unknown_hint="remove it (a phase has name and steps)")
 DOCUMENT = Section("component document", {
     "name": Text(),
@@ -340,7 +344,8 @@ class _Checker:
                 if not names:
                     return f"refers to outputs of '{key}', but {action} has none", "ERROR"
                 if chain["var"] not in names or (chain["index"] or "0") != "0":
-                    return f"names an output that '{key}' ({action}) does not give; it gives outputs.{names[0]}", "ERROR"
+                    message = f"names an output that '{key}' ({action}) does not give; it gives outputs.{names[0]}"
+                    return message, "ERROR"
             return None, ""
         loop_ref = templating.LOOP.match(expression)
         if loop_ref:
@@ -378,7 +383,7 @@ def check_expression(walker: Walker, value: object, path: str, line: int | None)
     if name in ("and", "or"):
         items = value[name]
         if not isinstance(items, list) or not items:
-            walker.error(operand_path, operand_line, f"must be a list of one or more expressions")
+            walker.error(operand_path, operand_line, "must be a list of one or more expressions")
             return False
         for index, item in enumerate(items):
             ok = check_expression(walker, item, f"{operand_path}[{index}]", key_line(items, index, operand_line)) and ok

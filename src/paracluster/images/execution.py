@@ -6,6 +6,7 @@ everything the command started; their output goes to the step's log files and to
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -15,6 +16,11 @@ from pathlib import Path
 TAIL_LINES = 20
 TAIL_CHARS = 4000
 REBOOT_EXIT_CODE = 194  # AWSTOE on Linux: a script asks for a restart and to be run again after it
+
+
+def now() -> str:
+    """The time as AWS APIs write it: 2024-01-31T12:00:00.123Z."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class ActionFailed(Exception):

@@ -25,7 +25,8 @@ def Text(**kwargs: object) -> Scalar:  # noqa: N802 - reads as a type in the key
 def _encoding(value: str) -> str | None:
     if "{{" in value or value.lower() in ENCODINGS:
         return None
-    return f"'{value}' is not a known encoding; use one of: utf8, utf16, utf16-BE, utf32, utf32-BE (and their dashed forms)"
+    return (f"'{value}' is not a known encoding; use one of: utf8, utf16, utf16-BE, utf32, utf32-BE (and their dashed "
+            f"forms)")
 
 
 def _permissions(value: str) -> str | None:

@@ -70,7 +70,8 @@ def _sources(ctx: StepContext, source: str, want_dir: bool) -> list[str]:
     path = ctx.path(source)
     folder, name = os.path.split(path)
     if glob.has_magic(folder):
-        raise ActionFailed(f"'{source}' has a wildcard before its last '/'; wildcards are allowed only in the last part")
+        raise ActionFailed(f"'{source}' has a wildcard before its last '/'; wildcards are allowed only in the last "
+                           f"part")
     if not glob.has_magic(name):
         exists = os.path.isdir(path) if want_dir else os.path.isfile(path)
         if not exists:

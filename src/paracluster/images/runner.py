@@ -17,7 +17,6 @@ step (or runs the 194 step again). Run it as `python3 -m paracluster.images.runn
 from __future__ import annotations
 
 import argparse
-import datetime
 import fcntl
 import hashlib
 import json
@@ -26,7 +25,7 @@ import sys
 from pathlib import Path
 
 from paracluster.images import modules_files, modules_system, templating
-from paracluster.images.execution import ActionFailed, RebootRequested, StepContext
+from paracluster.images.execution import ActionFailed, RebootRequested, StepContext, now
 from paracluster.images.transfer import DirectoryTransfer, NoTransfer
 
 MODULES = {**modules_files.MODULES, **modules_system.MODULES}
@@ -41,10 +40,6 @@ class PlanError(ValueError):
     """The plan cannot be run (malformed, or another plan's progress is in the work dir)."""
 
 
-def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def run(plan: dict, work_dir: str | Path, *, transfer=None, reboot=None, update_os=None) -> dict:
     """Run (or continue) a plan; return its progress. `reboot(delay_seconds)` is called when a restart is due."""
     return _Run(plan, Path(work_dir), transfer or NoTransfer(), reboot, update_os or modules_system.apt_update_os).go()
@@ -57,7 +52,7 @@ def load_progress(work_dir: str | Path) -> dict | None:
 
 class _Run:
     def __init__(self, plan: dict, work_dir: Path, transfer, reboot, update_os):
-        _check_plan(plan)
+        plan = _checked(plan)
         self.plan, self.work_dir = plan, work_dir
         self.transfer, self.reboot, self.update_os = transfer, reboot, update_os
         self.digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
@@ -308,15 +303,29 @@ def _rollup(items: list[dict]) -> str:
     return "success"
 
 
-def _check_plan(plan: object) -> None:
+# What a step of a plan may leave out (the loader always writes them; a hand-written plan may not).
+STEP_DEFAULTS = {"inputs": {}, "onFailure": "Abort", "maxAttempts": 1, "timeoutSeconds": 7200, "loop": None}
+
+
+def _checked(plan: object) -> dict:
+    """A copy of the plan with every step complete; PlanError names what is missing."""
     if not isinstance(plan, dict) or not isinstance(plan.get("components"), list):
         raise PlanError("a plan is a JSON object with a 'components' list")
     if not isinstance(plan.get("phases"), list) or not all(isinstance(name, str) for name in plan["phases"]):
         raise PlanError("a plan names the phases to run in a 'phases' list, such as [\"build\"]")
+    plan = json.loads(json.dumps(plan))
     for index, component in enumerate(plan["components"]):
         document = component.get("document") if isinstance(component, dict) else None
         if not isinstance(document, dict) or not isinstance(document.get("phases"), list):
             raise PlanError(f"components[{index}] has no loaded document (a 'document' with 'phases')")
+        for phase in document["phases"]:
+            for step in phase.get("steps", []):
+                if not isinstance(step, dict) or not isinstance(step.get("name"), str) or "action" not in step:
+                    raise PlanError(f"components[{index}] phase {phase.get('name')} has a step without name or "
+                                    f"action")
+                for key, default in STEP_DEFAULTS.items():
+                    step.setdefault(key, default)
+    return plan
 
 
 def main(argv: list[str] | None = None) -> int:

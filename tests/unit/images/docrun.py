@@ -9,7 +9,8 @@ from paracluster.images.document import load_document_text
 
 def build_steps(steps: str) -> str:
     """A document whose only phase, build, has these steps (YAML list items, written at any indentation)."""
-    return "schemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n" + textwrap.indent(textwrap.dedent(steps), "      ")
+    header = "schemaVersion: 1.0\nphases:\n  - name: build\n    steps:\n"
+    return header + textwrap.indent(textwrap.dedent(steps), "      ")
 
 
 def plan_of(*documents: str, phases=("build",), parameters: dict | None = None, root=None, **extra) -> dict:

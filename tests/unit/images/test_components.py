@@ -169,7 +169,8 @@ def test_inline_data_has_image_builders_size_limit(capsys, tmp_path):
                                                     f"takes 1 to 16000 inline")
     code, body = cli(capsys, "create-component", "--name", "big", "--semantic-version", "1.0.0",
                      "--data", f"file://{tmp_path}/absent.yaml")
-    assert code == 1 and body["message"] == f"failed to read --data file://{tmp_path}/absent.yaml: No such file or directory"
+    assert code == 1
+    assert body["message"] == f"failed to read --data file://{tmp_path}/absent.yaml: No such file or directory"
 
 
 @pytest.mark.parametrize("arn, message", [

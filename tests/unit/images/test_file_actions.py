@@ -97,7 +97,8 @@ def test_create_append_and_read_files_with_encodings_owners_and_modes(run_docs, 
   action: CopyFile
   inputs:
     - source: fold*/a.txt
-      destination: out/""", "'fold*/a.txt' has a wildcard before its last '/'; wildcards are allowed only in the last part"),
+      destination: out/""", "'fold*/a.txt' has a wildcard before its last '/'; wildcards are allowed only in the "
+                           "last part"),
     ("""- name: S
   action: MoveFolder
   inputs:
@@ -257,5 +258,6 @@ def test_owners_and_permissions_of_files_and_folders(run_docs, root):
     assert mode(root / "single") == 0o600
     nobody = pwd.getpwnam("nobody")
     for path in ("tree", "tree/sub", "tree/sub/file"):
-        assert ((root / path).stat().st_uid, (root / path).stat().st_gid) == (nobody.pw_uid, grp.getgrnam("root").gr_gid)
+        owner = (root / path).stat()
+        assert (owner.st_uid, owner.st_gid) == (nobody.pw_uid, grp.getgrnam("root").gr_gid)
     assert ((root / "single").stat().st_uid, (root / "single").stat().st_gid) == (nobody.pw_uid, nobody.pw_gid)

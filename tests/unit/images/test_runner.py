@@ -478,7 +478,8 @@ def _write_plan(work: Path, root: Path, command: str) -> None:
 
 @pytest.mark.parametrize("command, code, message", [
     ("true", 0, "success\n"),
-    ("exit 4", 1, "failed: component comp1, phase build, step Run (ExecuteBash) failed: the commands exited with code 4\n"),
+    ("exit 4", 1, "failed: component comp1, phase build, step Run (ExecuteBash) failed: the commands exited with "
+                  "code 4\n"),
     ("exit 194", 194, "rebootRequested\n"),
 ])
 def test_the_command_line_runs_a_work_dir_with_exit_codes(tmp_path, root, command, code, message):
@@ -488,6 +489,18 @@ def test_the_command_line_runs_a_work_dir_with_exit_codes(tmp_path, root, comman
                             capture_output=True, text=True, env=env)
     assert (result.returncode, result.stderr) == (code, message)
     assert runner.load_progress(tmp_path / "work")["status"] == message.split(":")[0].strip()
+
+
+def test_a_hand_written_plan_gets_awstoe_defaults(tmp_path, root):
+    plan = {"phases": ["build"], "workingDirectory": str(root), "components": [{"document": {"name": "Hand", "phases": [
+        {"name": "build", "steps": [{"name": "Only", "action": "ExecuteBash",
+                                     "inputs": {"commands": ["echo by hand"]}}]}]}}]}
+    progress = runner.run(plan, tmp_path / "work")
+    assert progress["documents"][0]["name"] == "Hand"
+    assert steps(progress)["build.Only"]["outputs"] == {"stdout": "by hand"}
+    with pytest.raises(runner.PlanError, match="phase build has a step without name or action"):
+        runner.run({"phases": ["build"], "components": [{"document": {"phases": [
+            {"name": "build", "steps": [{"name": "NoAction"}]}]}}]}, tmp_path / "other")
 
 
 def test_the_command_line_refuses_a_bad_plan(tmp_path):
