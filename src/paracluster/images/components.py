@@ -192,6 +192,54 @@ class ComponentStore:
         return record
 
 
+# Where the build node keeps downloaded scripts: ParallelCluster uses /tmp/parallelcluster, and a node's /tmp is
+# private to it, so nothing downloaded ends up in the image layer.
+SCRIPT_FOLDER = "/tmp/parallelcluster/scripts"
+
+
+def script_document(url: str, folder: str = SCRIPT_FOLDER) -> dict:
+    """The runner's JSON for a `Type: script` component of an image config, as ParallelCluster wraps one: download
+    the script (s3:// or https://), make it executable and run it in the build phase; any non-zero exit fails it."""
+    import hashlib
+    import json as as_yaml  # a JSON string is a YAML double-quoted scalar
+    import shlex
+
+    if url.startswith("s3://"):
+        action = "S3Download"
+    elif url.startswith(("https://", "http://")):
+        action = "WebDownload"
+    else:
+        raise BadRequestError(f"script component '{url}' is not an s3:// or https:// URL; ParallelCluster takes those")
+    folder = f"{folder}/{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+    target = f"{folder}/{url.rstrip('/').rsplit('/', 1)[-1] or 'script'}"
+    text = f"""\
+name: ScriptComponent
+description: {as_yaml.dumps(f"runs {url}")}
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: Folder
+        action: CreateFolder
+        inputs:
+          - path: {as_yaml.dumps(folder)}
+      - name: Download
+        action: {action}
+        inputs:
+          - source: {as_yaml.dumps(url)}
+            destination: {as_yaml.dumps(target)}
+      - name: Execute
+        action: ExecuteBash
+        inputs:
+          commands:
+            - chmod +x "{{{{ build.Download.inputs[0].destination }}}}"
+            - >-
+              "{{{{ build.Download.inputs[0].destination }}}}" ||
+              {{ code=$?; echo {shlex.quote(url + " exited with code")} "$code" >&2; exit 1; }}
+"""
+    return load_document_text(text, f"script component {url}").require()
+
+
 def _check_create(name: str, version: str, region: str, data: str | None, uri: str | None, platform: str,
                   description: str, change_description: str) -> None:
     if not NAME.match(name):

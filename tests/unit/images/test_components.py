@@ -10,7 +10,9 @@ import pytest
 
 from paracluster.cli import main
 from paracluster.errors import BadRequestError, NotFoundError
-from paracluster.images.components import ComponentStore
+from paracluster.images import runner
+from paracluster.images.components import ComponentStore, script_document
+from paracluster.images.transfer import DirectoryTransfer
 from paracluster.settings import load_settings
 
 DOCUMENT = """\
@@ -226,3 +228,25 @@ def test_account_id_default_is_documented():
     assert settings.account_id == "123456789012"
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     assert "| `account_id` | `123456789012` |" in readme
+
+
+def test_script_components_download_and_run_the_script_as_parallelcluster_wraps_them(tmp_path, monkeypatch):
+    buckets, web = tmp_path / "buckets", tmp_path / "web"
+    (buckets / "site" / "scripts").mkdir(parents=True)
+    (buckets / "site" / "scripts" / "setup.sh").write_text("#!/bin/bash\necho configured > \"$RESULT\"\n")
+    (web / "example.com").mkdir(parents=True)
+    (web / "example.com" / "fail.sh").write_text("echo about to fail\necho bad news >&2\nexit 7\n")  # no #! line
+    transfer = DirectoryTransfer(str(buckets), str(web))
+    scripts = tmp_path / "scripts"
+    components = [{"name": name, "document": script_document(url, folder=str(scripts))}
+                  for name, url in (("setup", "s3://site/scripts/setup.sh"), ("fail", "https://example.com/fail.sh"))]
+    monkeypatch.setenv("RESULT", str(tmp_path / "result"))
+    progress = runner.run({"components": components, "phases": ["build"]}, tmp_path / "work", transfer=transfer)
+    assert (tmp_path / "result").read_text() == "configured\n"
+    assert [document["status"] for document in progress["documents"]] == ["success", "failed"]
+    assert progress["failure"]["message"] == ("component fail, phase build, step Execute (ExecuteBash) failed: the "
+                                              "commands exited with code 1")
+    assert progress["failure"]["stdoutTail"] == "about to fail"
+    assert progress["failure"]["stderrTail"] == "bad news\nhttps://example.com/fail.sh exited with code 7"
+    with pytest.raises(BadRequestError, match="is not an s3:// or https:// URL"):
+        script_document("file:///tmp/x.sh")
