@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for sub in (create, listing, get, delete):
         sub.add_argument("-r", "--region", help="Region (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1).")
         sub.add_argument("--query", help="JMESPath query to perform on output.")
-        sub.add_argument("--debug", action="store_true", help="Turn on debug logging.")
+        # SUPPRESS: `imagebuilder --debug ACTION` (the verb's own flag) is not reset by the action's default
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="Turn on debug logging.")
 
 
 def _region(args: argparse.Namespace) -> str:
