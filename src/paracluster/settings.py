@@ -29,6 +29,10 @@ SETTINGS: dict[str, Setting] = {
     "state_dir": Setting(str, "/var/lib/paracluster", "where the host service keeps clusters, key pairs and buckets"),
     "keep_failed_nodes": Setting(bool, False, "keep nodes whose bootstrap failed running, for debugging"),
     "slurmrestd": Setting(bool, True, "run Slurm's REST API (slurmrestd, JWT auth) on head nodes of new clusters"),
+    "account_id": Setting(
+        str, "123456789012", "AWS account id that local ARNs carry (Image Builder components): set it to the account "
+        "a config's ARNs name"
+    ),
     # Networking of the local provider.
     "local.address_pool": Setting(str, "10.187.0.0/16", "IPv4 range that cluster networks are cut from"),
     "local.cluster_prefix_length": Setting(
@@ -168,5 +172,7 @@ def _check(values: dict[str, object]) -> None:
         raise BadRequestError(
             f"setting local.cluster_prefix_length {prefix} must be between the pool's {pool.prefixlen} and 28"
         )
+    if not (len(values["account_id"]) == 12 and values["account_id"].isdigit()):
+        raise BadRequestError(f"setting account_id '{values['account_id']}' is not an AWS account id (12 digits)")
     if values["provider"] not in ("local", "aws"):
         raise BadRequestError(f"setting provider '{values['provider']}' is unknown; use local or aws")

@@ -35,6 +35,7 @@ COMMANDS = {
     "s3": ("s3", "Copy files to and from the local provider's buckets (s3:// URLs): cp, ls, rm."),
     "storage": ("storage", "Create, list and delete the local provider's file systems, volumes and snapshots."),
     "build-image": ("build_image", "Build a custom image from an image configuration file."),
+    "imagebuilder": ("imagebuilder", "Create, list, get and delete Image Builder components (AWSTOE documents)."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
     "dcv-connect": ("dcv_connect", "Connect to the head or a login node with NICE DCV (not on the local provider)."),
     "configure": ("configure", "Ask ParallelCluster's questions and write a cluster configuration file."),

@@ -62,13 +62,47 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
-def parse_yaml(text: str, source: str) -> object:
+class TextInt(int):
+    """An integer that remembers how the file wrote it (`0777` is 511 but its `text` is '0777')."""
+
+
+class TextFloat(float):
+    """A number that remembers how the file wrote it (`1.10` keeps its `text` '1.10')."""
+
+
+class _TextLoader(_Loader):
+    """The line-keeping loader whose numbers also keep their text.
+
+    Documents read by Go programs (AWSTOE component documents) get a number's text wherever a string is expected:
+    `permissions: 0777` is the string '0777' there, not the YAML 1.1 octal 511.
+    """
+
+
+def _construct_text_int(loader: _TextLoader, node: yaml.ScalarNode) -> TextInt:
+    number = TextInt(loader.construct_yaml_int(node))
+    number.text = node.value
+    return number
+
+
+def _construct_text_float(loader: _TextLoader, node: yaml.ScalarNode) -> TextFloat:
+    number = TextFloat(loader.construct_yaml_float(node))
+    number.text = node.value
+    return number
+
+
+_TextLoader.add_constructor("tag:yaml.org,2002:int", _construct_text_int)
+_TextLoader.add_constructor("tag:yaml.org,2002:float", _construct_text_float)
+
+
+def parse_yaml(text: str, source: str, keep_number_text: bool = False) -> object:
     """Parse YAML text; raise ConfigFileError naming the source, line and problem on a syntax error.
 
-    A ParallelCluster 2 INI file is not YAML (or not a mapping): that error says how to convert it instead.
+    A ParallelCluster 2 INI file is not YAML (or not a mapping): that error says how to convert it instead. With
+    `keep_number_text`, numbers are TextInt/TextFloat, which remember how they were written.
     """
+    loader = _TextLoader if keep_number_text else _Loader
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from the safe loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - both loaders derive from the safe loader
     except yaml.YAMLError as err:
         _refuse_v2_ini(text, source)
         raise ConfigFileError(_syntax_problem(err, source)) from None

@@ -140,12 +140,14 @@ class Section(Spec):
         fields: dict[str, Spec],
         *,
         checks: Iterable[SectionCheck] = (),
+        unknown_hint: str = "remove it (see `paracluster config-schema`)",
         **common: object,
     ):
         super().__init__(**common)
         self.title = title
         self.fields = fields
         self.checks = tuple(checks)
+        self.unknown_hint = unknown_hint  # what to do about a key the section does not know (no close match)
         self.attrs = {(spec.attr or snake_case(key)): key for key, spec in fields.items()}
 
     def extend(self, title: str, fields: dict[str, Spec], **overrides: object) -> Section:
@@ -159,6 +161,7 @@ class Section(Spec):
             "deprecated": self.deprecated,
             "attr": self.attr,
             "checks": self.checks,
+            "unknown_hint": self.unknown_hint,
         }
         common.update(overrides)
         return Section(title, merged, **common)

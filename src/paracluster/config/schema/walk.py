@@ -16,6 +16,7 @@ _FALSY = {"f", "F", "false", "False", "FALSE", "off", "Off", "OFF", "n", "N", "n
 
 _KIND_NAMES = {
     "str": "a string",
+    "text": "a string",
     "int": "an integer",
     "float": "a number",
     "bool": "a boolean (true or false)",
@@ -199,6 +200,8 @@ def _coerce(kind: str, value: object) -> object:
         return value if isinstance(value, str) else _INVALID
     if kind == "raw":
         return value
+    if kind == "text":
+        return _as_text(value)
     if kind == "dict":
         return value if isinstance(value, dict) else _INVALID
     if kind == "bool":
@@ -218,6 +221,18 @@ def _coerce(kind: str, value: object) -> object:
     if kind == "float" and (math.isnan(number) or math.isinf(number)):
         return _INVALID
     return number
+
+
+def _as_text(value: object) -> object:
+    """A string field of a document read by Go's YAML library (AWSTOE): a number or boolean there keeps its text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        # TextInt/TextFloat (yamlfile.parse_yaml(keep_number_text=True)) remember how the number was written.
+        return getattr(value, "text", str(value))
+    return _INVALID
 
 
 def _rule_messages(spec: Scalar, value: object):
@@ -255,5 +270,5 @@ def _unknown_key_message(key: object, spec: Section) -> str:
     import difflib  # only a config with an unknown key pays for it
 
     close = difflib.get_close_matches(key, list(spec.fields), n=1, cutoff=0.75)
-    hint = f"; did you mean '{close[0]}'?" if close else "; remove it (see `paracluster config-schema`)"
+    hint = f"; did you mean '{close[0]}'?" if close else f"; {spec.unknown_hint}"
     return f"is not a known key of the {spec.title} section{hint}"
