@@ -86,8 +86,8 @@ def node_root(files: list[dict]):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def run_on_node(namespace: str, root: Path, command: str, env: dict[str, str],
-                timeout: float = 180) -> subprocess.CompletedProcess:
+def run_on_node(namespace: str, root: Path, command: str, env: dict[str, str], timeout: float = 180,
+                stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run shell `command` in the namespace, chrooted into an overlay of / with `root`'s upper layer, with `env`.
 
     `ip netns exec` gives the command a mount namespace of its own (slave to the host's), so the overlay and the
@@ -100,4 +100,4 @@ def run_on_node(namespace: str, root: Path, command: str, env: dict[str, str],
     script = f"{mount} && exec chroot {root}/root /bin/sh -c '{quoted}'"
     environment = {"PATH": NODE_PATH, "HOME": "/root", "LANG": "C.UTF-8", **env}
     return subprocess.run(["ip", "netns", "exec", namespace, "/bin/sh", "-c", script], capture_output=True, text=True,
-                          env=environment, timeout=timeout)
+                          env=environment, timeout=timeout, input=stdin)

@@ -106,7 +106,7 @@ class ImdsServer:
     def __init__(self, state_dir: Path, address: str, port: int):
         self.state_dir, self.address, self.port = Path(state_dir), address, port
         self.tokens = Tokens(_token_key(self.state_dir))
-        self.nodes: dict[str, _Node] = {}  # by namespace path
+        self._nodes: dict[str, _Node] = {}  # by namespace path
         self._lock = threading.Lock()
         self._selector = selectors.DefaultSelector()
         self._calls: queue.Queue = queue.Queue()
@@ -165,7 +165,7 @@ class ImdsServer:
         return {"netns": netns}
 
     def nodes(self) -> list[dict]:
-        return [node.record.to_dict() for node in list(self.nodes.values())]
+        return [node.record.to_dict() for node in list(self._nodes.values())]
 
     # --- the loop ---------------------------------------------------------------------------------------------
 
@@ -179,11 +179,11 @@ class ImdsServer:
         return future.result(timeout=30)
 
     def _add(self, node: _Node) -> None:
-        self.nodes[node.record.netns] = node
+        self._nodes[node.record.netns] = node
         self._selector.register(node.sock, selectors.EVENT_READ, node)
 
     def _drop(self, netns: str) -> bool:
-        node = self.nodes.pop(netns, None)
+        node = self._nodes.pop(netns, None)
         if node is None:
             return False
         self._selector.unregister(node.sock)
@@ -191,7 +191,7 @@ class ImdsServer:
         return True
 
     def _reap(self) -> None:
-        for netns, node in list(self.nodes.items()):
+        for netns, node in list(self._nodes.items()):
             if nsnet.namespace_id(netns) != node.namespace:
                 LOG.warning("namespace %s of %s is gone; no longer serving it", netns, node.record.instance_id)
                 self._drop(netns)

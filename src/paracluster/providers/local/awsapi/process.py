@@ -78,7 +78,7 @@ def start(module: str, name: str, state_dir: Path, address: str, port: int) -> d
                 proc.kill()
             proc.wait()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
-            raise ClusterError(f"failed to start the {name} server on {address}:{port}: "
+            raise ClusterError(f"failed to start the {module} server on {address}:{port}: "
                                f"{' / '.join(tail) or 'no output'} (log: {log_path})")
         time.sleep(0.01)
 
