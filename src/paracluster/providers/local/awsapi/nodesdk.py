@@ -128,3 +128,8 @@ def node_files(region: str, endpoints: dict[str, str], python: str | None = None
         {"path": f"{_site_packages(python)}/{PTH_NAME}", "content": pth, "mode": 0o644},
         {"path": ENV_FILE, "content": env_text, "mode": 0o644},
     ]
+
+
+if __name__ == "__main__":
+    # scripts/install-deps.sh runs this (as root) so that clusters need no PyPI access at create time.
+    print(f"install-deps: nodes' AWS CLI and boto3 in {install_sdk()}")
