@@ -35,6 +35,11 @@ def test_node_files_put_the_sdk_on_path_and_python_path():
     assert files["/etc/paracluster/aws.env"]["content"].splitlines()[1:] == [
         "AWS_DEFAULT_REGION=eu-west-1", "AWS_REGION=eu-west-1", "AWS_ENDPOINT_URL_S3=http://10.0.0.1:41001",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://10.0.0.1:41002"]
+    assert "export AWS_ENDPOINT_URL_S3=http://10.0.0.1:41001\n" in files["/etc/profile.d/paracluster-aws.sh"]["content"]
+    systemd = files["/etc/systemd/system.conf.d/paracluster-aws.conf"]["content"].splitlines()
+    assert systemd[1:] == ["[Manager]", "DefaultEnvironment=AWS_DEFAULT_REGION=eu-west-1 AWS_REGION=eu-west-1 "
+                           "AWS_ENDPOINT_URL_S3=http://10.0.0.1:41001 "
+                           "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://10.0.0.1:41002"]
 
 
 def test_the_sdk_directory_follows_the_pins(monkeypatch):

@@ -5,8 +5,9 @@ current ones from PyPI: `install_sdk()` puts awscli (v1, which honours AWS_ENDPO
 sections like CLI v2) and boto3 into /opt/paracluster/lib/aws-sdk-<digest>, with the nodes' own python3, once per
 pinned set. The nodes' root is an overlay of the host's, so that directory is there in every node; `node_files()`
 lists what makes it used there with no flag: /usr/local/bin/aws, a .pth file that puts the SDK on python3's path,
-and /etc/paracluster/aws.env with the region and endpoint URLs. The .pth file also loads aws.env into any Python
-process that did not inherit those variables (sudo, cron, `env -i`), without overriding what a process set itself.
+and /etc/paracluster/aws.env with the region and endpoint URLs (also given to login shells and systemd units). The
+.pth file also loads aws.env into any Python process that did not inherit those variables (sudo, cron, `env -i`),
+without overriding what a process set itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from paracluster.providers.local.runtime import RUNTIME_ROOT, node_python
 # line) because the SDK directory comes first on the nodes' path and Debian's python3-requests rejects urllib3 2.
 REQUIREMENTS = ("awscli==1.46.3", "boto3==1.44.8", "botocore==1.44.8", "urllib3==1.26.20")
 ENV_FILE = "/etc/paracluster/aws.env"
+PROFILE_FILE = "/etc/profile.d/paracluster-aws.sh"
+SYSTEMD_FILE = "/etc/systemd/system.conf.d/paracluster-aws.conf"
 WRAPPER = "/usr/local/bin/aws"
 HOOK_MODULE = "paracluster_aws_env"
 PTH_NAME = "paracluster-aws-sdk.pth"
@@ -71,7 +74,7 @@ def sdk_dir(python: str | None = None) -> Path:
 
 
 def install_sdk(python: str | None = None, timeout: float = 900) -> Path:
-    """Install the pinned AWS CLI and boto3 for the nodes' python3 (pip from PyPI); no-op if present. Returns the dir."""
+    """Install the pinned AWS CLI and boto3 for the nodes' python3 (pip from PyPI), or nothing if present; its dir."""
     python = python or node_python()
     target = sdk_dir(python)
     if (target / ".complete").exists():
@@ -113,8 +116,10 @@ def node_environment(region: str, endpoints: dict[str, str]) -> dict[str, str]:
 
 
 def node_files(region: str, endpoints: dict[str, str], python: str | None = None) -> list[dict]:
-    """Files for the node spec's `files` ({"path", "content", "mode"}): the aws command, the python path hook and
-    the environment file. The SDK directory itself is not copied: the node sees the host's."""
+    """Files for the node spec's `files` ({"path", "content", "mode"}): the aws command, the python path hook, the
+    environment file, and the same variables for login shells (profile.d) and for systemd's units (its manager's
+    DefaultEnvironment, read once systemd is the nodes' PID 1). The SDK directory itself is not copied: the node
+    sees the host's."""
     python = python or node_python()
     sdk = sdk_dir(python)
     env = node_environment(region, endpoints)
@@ -123,10 +128,16 @@ def node_files(region: str, endpoints: dict[str, str], python: str | None = None
     pth = f"{sdk}\nimport {HOOK_MODULE}\n"
     env_text = "# The AWS stand-ins of this ParaCluster cluster (read by the AWS CLI, boto3 and login sessions).\n"
     env_text += "".join(f"{key}={value}\n" for key, value in env.items())
+    profile = "# The AWS stand-ins of this ParaCluster cluster, for login shells.\n"
+    profile += "".join(f"export {key}={value}\n" for key, value in env.items())
+    systemd = "# The AWS stand-ins of this ParaCluster cluster, for every unit (systemd nodes).\n[Manager]\n"
+    systemd += "DefaultEnvironment=" + " ".join(f"{key}={value}" for key, value in env.items()) + "\n"
     return [
         {"path": WRAPPER, "content": wrapper, "mode": 0o755},
         {"path": f"{_site_packages(python)}/{PTH_NAME}", "content": pth, "mode": 0o644},
         {"path": ENV_FILE, "content": env_text, "mode": 0o644},
+        {"path": PROFILE_FILE, "content": profile, "mode": 0o644},
+        {"path": SYSTEMD_FILE, "content": systemd, "mode": 0o644},
     ]
 
 
