@@ -39,7 +39,7 @@ def metadata_address_on_host() -> list[str]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Two nodes (v2-only and v1-allowed IMDS), the cluster's endpoints on the bridge, the IMDS server."""
-    assert metadata_address_on_host() == []
+    host_before = metadata_address_on_host()
     nodesdk.install_sdk()
     state_dir = Path(f"/tmp/pcl-awsapi-test-{uuid.uuid4().hex[:8]}")
     with NodeNet() as net:
@@ -55,13 +55,14 @@ def cluster(tmp_path_factory):
                 tags={"Name": name, "parallelcluster:node-type": name}, http_tokens=tokens, launch_time=time.time())
             imds_server.register(state_dir, records[name])
         files = nodesdk.node_files(REGION, urls)
+        assert metadata_address_on_host() == host_before  # served in the namespaces, nothing on the host
         with node_root(files) as root:
             yield {"net": net, "state_dir": state_dir, "urls": urls, "records": records, "root": root,
                    "env": nodesdk.node_environment(REGION, urls)}
         imds_server.stop(state_dir)
         endpoints.stop_cluster_endpoints(state_dir, net.gateway)
     shutil.rmtree(state_dir, ignore_errors=True)
-    assert metadata_address_on_host() == []
+    assert metadata_address_on_host() == host_before
 
 
 def on_node(cluster, node: str, command: str, env: dict | None = None, stdin: str | None = None) -> str:
