@@ -1,29 +1,45 @@
-"""The public facade: the operations the CLI (and later the REST API) offers, in ParallelCluster's terms."""
+"""The operations ParaCluster offers (the CLI's and the REST API's), in ParallelCluster's terms and JSON shapes.
+
+Configurations arrive as text (a REST request has no file path; `source` names where the text came from in
+messages). Every operation returns promptly: long ones (create, delete) are started and then observed with
+describe; polling and progress belong to the caller. Answers are rendered from the provider's typed records by
+`paracluster.views`.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 
-from paracluster.errors import (
-    BadRequestError,
-    ClusterOperationFailed,
-    ConfigValidationError,
-    DryRunSucceeded,
-    NotAvailableError,
-)
-
+from paracluster import views
+from paracluster.errors import BadRequestError, ConfigValidationError, DryRunSucceeded, NotAvailableError
 
 # The request-level pattern of a cluster name (at least two characters); ClusterNameValidator then checks length.
 _CLUSTER_NAME_PARAMETER = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]+$")
 
 
-def _validate(kind: str, config_path: str, name: str, region: str | None, suppress, failure_level: str):
-    """Validate a config file; raise ConfigValidationError when findings block, return the messages otherwise."""
+def provider(name: str | None = None):
+    """The provider named `name`, else the settings' (`provider`, default local)."""
+    from paracluster.providers import get_provider
+    from paracluster.settings import load_settings
+
+    settings = load_settings({"provider": name})
+    return get_provider(settings.provider, settings)
+
+
+def default_region(region: str | None) -> str | None:
+    """The region a request is for: the one given, else AWS's environment variables, else None (every region)."""
+    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def validate(kind: str, config_text: str, name: str, region: str | None, suppress, failure_level: str,
+             source: str):
+    """Validate a config; raise ConfigValidationError when findings block, else return (outcome, messages)."""
     from paracluster.config.validate import validate_config
 
     outcome = validate_config(
-        config_path, kind=kind, cluster_name=name if kind == "cluster" else None, suppress=suppress,
-        failure_level=failure_level, region=region,
+        None, text=config_text, kind=kind, cluster_name=name if kind == "cluster" else None, suppress=suppress,
+        failure_level=failure_level, region=region, source=source,
     )
     messages = [finding.to_json() for finding in outcome.findings]
     if outcome.blocking:
@@ -31,47 +47,42 @@ def _validate(kind: str, config_path: str, name: str, region: str | None, suppre
     config_region = outcome.config.region if outcome.config is not None else None
     if region and config_region and region != config_region:
         raise BadRequestError(
-            f"--region {region} conflicts with Region: {config_region} in {config_path}; "
+            f"--region {region} conflicts with Region: {config_region} in {source}; "
             "drop one of them or make them equal"
         )
     return outcome, messages
 
 
+def check_cluster_name(name: str) -> None:
+    if not _CLUSTER_NAME_PARAMETER.match(name):
+        raise BadRequestError(
+            f"--cluster-name '{name}' is invalid; use at least two letters, digits or hyphens, starting with a letter"
+        )
+
+
 def create_cluster(
     *,
     cluster_name: str,
-    config_path: str,
+    config_text: str,
+    source: str = "the cluster configuration",
     region: str | None = None,
     suppress_validators: tuple[str, ...] = (),
     validation_failure_level: str = "ERROR",
     dryrun: bool = False,
     rollback_on_failure: bool = True,
-    wait: bool = False,
     provider_name: str | None = None,
-    progress=None,
 ) -> dict:
-    """Validate the configuration and create the cluster; with `dryrun`, stop after validation.
-
-    With `wait`, return once the create ended (describe-cluster's answer), calling `progress(text)` on each change.
-    """
-    if not _CLUSTER_NAME_PARAMETER.match(cluster_name):
-        raise BadRequestError(
-            f"--cluster-name '{cluster_name}' is invalid; use at least two letters, digits or hyphens, "
-            "starting with a letter"
-        )
-    outcome, messages = _validate(
-        "cluster", config_path, cluster_name, region, suppress_validators, validation_failure_level
+    """Validate the configuration and start creating the cluster; with `dryrun`, stop after validation."""
+    check_cluster_name(cluster_name)
+    outcome, messages = validate(
+        "cluster", config_text, cluster_name, region, suppress_validators, validation_failure_level, source
     )
     if dryrun:
         raise DryRunSucceeded(messages)
-    provider = _provider(provider_name)
-    provider.check_config(outcome.config)
-    with open(config_path, encoding="utf-8") as source:
-        config_text = source.read()
-    cluster = provider.create_cluster(cluster_name, config_text, region or outcome.config.region, rollback_on_failure)
-    if wait:
-        return _wait(provider, cluster_name, "CREATE", progress)
-    body = {"cluster": cluster}
+    chosen = provider(provider_name)
+    chosen.check_config(outcome.config)
+    record = chosen.create_cluster(cluster_name, config_text, region or outcome.config.region, rollback_on_failure)
+    body = {"cluster": views.cluster_summary(record)}
     if messages:
         body["validationMessages"] = messages
     return body
@@ -80,7 +91,8 @@ def create_cluster(
 def build_image(
     *,
     image_id: str,
-    config_path: str,
+    config_text: str,
+    source: str = "the image configuration",
     region: str | None = None,
     suppress_validators: tuple[str, ...] = (),
     validation_failure_level: str = "ERROR",
@@ -92,7 +104,8 @@ def build_image(
     problem = check_image_id(image_id)
     if problem:
         raise BadRequestError(f"--image-id {problem}")
-    _, messages = _validate("image", config_path, image_id, region, suppress_validators, validation_failure_level)
+    _, messages = validate("image", config_text, image_id, region, suppress_validators, validation_failure_level,
+                           source)
     if dryrun:
         raise DryRunSucceeded(messages)
     raise NotAvailableError(
@@ -101,91 +114,57 @@ def build_image(
     )
 
 
-def _provider(name: str | None):
-    from paracluster.providers import get_provider
-    from paracluster.settings import load_settings
-
-    settings = load_settings({"provider": name})
-    return get_provider(settings.provider, settings)
+def delete_cluster(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    """Start deleting a cluster and everything it has."""
+    record = provider(provider_name).delete_cluster(cluster_name, default_region(region))
+    return {"cluster": views.cluster_summary(record)}
 
 
-def _wait(provider, name: str, operation: str, progress) -> dict:
-    """Poll describe-cluster until `operation` (CREATE) is no longer in progress."""
-    import time
-
-    started, last = time.monotonic(), None
-    while True:
-        cluster = provider.describe_cluster(name)
-        status = cluster["clusterStatus"]
-        step = cluster.get("progress") or status
-        if progress and step != last:
-            progress(f"{name}: {step} ({time.monotonic() - started:.1f}s)")
-            last = step
-        if not status.endswith("_IN_PROGRESS"):
-            break
-        time.sleep(0.2)
-    if status.endswith("_FAILED"):
-        reasons = "; ".join(f["failureReason"] for f in cluster.get("failures", [])) or "no reason recorded"
-        raise ClusterOperationFailed(f"failed to {operation.lower()} cluster '{name}': {reasons}", cluster)
-    return cluster
+def describe_cluster(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    record = provider(provider_name).describe_cluster(cluster_name, default_region(region))
+    return views.cluster_description(record)
 
 
-def delete_cluster(*, cluster_name: str, wait: bool = False, provider_name: str | None = None, progress=None) -> dict:
-    """Delete a cluster and everything it has; with `wait`, return once nothing of it is left."""
-    import time
-
-    from paracluster.errors import NotFoundError
-
-    provider = _provider(provider_name)
-    cluster = provider.delete_cluster(cluster_name)
-    if not wait:
-        return {"cluster": cluster}
-    started = time.monotonic()
-    while True:
-        try:
-            described = provider.describe_cluster(cluster_name)
-        except NotFoundError:
-            return {"message": f"Successfully deleted cluster '{cluster_name}'."}
-        if described["clusterStatus"] == "DELETE_FAILED":
-            reasons = "; ".join(f["failureReason"] for f in described.get("failures", []))
-            raise ClusterOperationFailed(f"failed to delete cluster '{cluster_name}': {reasons}", described)
-        if progress:
-            progress(f"{cluster_name}: DELETE_IN_PROGRESS ({time.monotonic() - started:.1f}s)")
-        time.sleep(0.1)
+def list_clusters(*, statuses: list[str] | None = None, region: str | None = None,
+                  provider_name: str | None = None) -> dict:
+    records = provider(provider_name).list_clusters(default_region(region))
+    return {"clusters": [views.cluster_summary(r) for r in records if not statuses or r.status in statuses]}
 
 
-def describe_cluster(*, cluster_name: str, provider_name: str | None = None) -> dict:
-    return _provider(provider_name).describe_cluster(cluster_name)
+def describe_cluster_instances(*, cluster_name: str, node_type: str | None = None, queue_name: str | None = None,
+                               region: str | None = None, provider_name: str | None = None) -> dict:
+    listing = provider(provider_name).cluster_instances(cluster_name, default_region(region))
+    chosen = [i for i in listing.instances
+              if (not node_type or i.node_type == node_type) and (not queue_name or i.queue == queue_name)]
+    body = {"instances": [views.instance(i) for i in chosen]}
+    failures = [f for f in listing.node_failures if not queue_name or f.node_name.startswith(f"{queue_name}-")]
+    if failures and node_type in (None, "ComputeNode"):
+        body["nodeFailures"] = [views.node_failure(f) for f in failures]
+    return body
 
 
-def list_clusters(*, statuses: list[str] | None = None, provider_name: str | None = None) -> dict:
-    return _provider(provider_name).list_clusters(statuses)
+def describe_compute_fleet(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    return views.compute_fleet(provider(provider_name).compute_fleet(cluster_name, default_region(region)))
 
 
-def describe_cluster_instances(
-    *, cluster_name: str, node_type: str | None = None, queue_name: str | None = None, provider_name: str | None = None
-) -> dict:
-    return _provider(provider_name).describe_cluster_instances(cluster_name, node_type, queue_name)
-
-
-def ssh_command(*, cluster_name: str, extra_args: list[str], provider_name: str | None = None,
-                login_pool: str | None = None) -> list[str]:
-    """The ssh command line that opens a shell (or runs extra_args) on the head node as the default user, or on a
-    login node through its pool's load balancer."""
-    target = _provider(provider_name).ssh_target(cluster_name, login_pool)
-    command = ["ssh", "-o", f"UserKnownHostsFile={target['knownHosts']}", "-o", "StrictHostKeyChecking=yes",
-               "-o", "LogLevel=ERROR"]
-    if target.get("port"):
-        command += ["-p", str(target["port"])]
-    if target.get("identityFile"):
-        command += ["-i", target["identityFile"], "-o", "IdentitiesOnly=yes"]
-    return command + [f"{target['user']}@{target['address']}"] + list(extra_args)
-
-
-def describe_compute_fleet(*, cluster_name: str, provider_name: str | None = None) -> dict:
-    return _provider(provider_name).describe_compute_fleet(cluster_name)
-
-
-def update_compute_fleet(*, cluster_name: str, status: str, provider_name: str | None = None) -> dict:
+def update_compute_fleet(*, cluster_name: str, status: str, region: str | None = None,
+                         provider_name: str | None = None) -> dict:
     """Request the compute fleet to stop or start; the cluster manager carries it out."""
-    return _provider(provider_name).update_compute_fleet(cluster_name, status)
+    chosen = provider(provider_name)
+    return views.compute_fleet(chosen.update_compute_fleet(cluster_name, default_region(region), status))
+
+
+def ssh_target(*, cluster_name: str, login_pool: str | None = None, region: str | None = None,
+               provider_name: str | None = None):
+    """Where `ssh` reaches the head node (or a login pool's load balancer) as the cluster's default user."""
+    return provider(provider_name).ssh_target(cluster_name, default_region(region), login_pool)
+
+
+def slurm_token(*, cluster_name: str, user: str | None = None, lifespan: int | None = None,
+                region: str | None = None, provider_name: str | None = None) -> dict:
+    return provider(provider_name).slurm_token(cluster_name, default_region(region), user, lifespan)
+
+
+def services(provider_name: str | None = None):
+    """The provider's AWS services: key pairs, buckets, secrets, storage, accounting databases."""
+    return provider(provider_name).services

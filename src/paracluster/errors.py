@@ -73,3 +73,16 @@ class ClusterOperationFailed(ClusterError):
 
     def body(self) -> dict:
         return {"message": str(self), **self.cluster}
+
+
+def rebuild(type_name: str, message: str) -> ClusterError:
+    """The error another process reported by class name: that class when it takes just a message, else ClusterError.
+
+    Classes that carry more than a message (validation messages, a cluster's description) cannot be rebuilt from
+    the name and the message alone, so they come back as their plain sentence.
+    """
+    cls = globals().get(type_name)
+    if isinstance(cls, type) and issubclass(cls, ClusterError):
+        if not any("__init__" in vars(base) for base in cls.__mro__ if issubclass(base, ClusterError)):
+            return cls(message)
+    return ClusterError(message)

@@ -122,17 +122,23 @@ class Cli:
         return self.run("ssh", "-n", name, "--", command, timeout=timeout)
 
 
-def cluster_record(cli: Cli, name: str) -> dict:
-    """The host service's record of a cluster (instances with their PIDs, network index, ...)."""
-    return json.loads((cli.state_dir / "clusters" / name / "cluster.json").read_text())
+def cluster_record(cli: Cli, name: str):
+    """The host service's record of a cluster (a ClusterState: nodes with their instances and PIDs, network, ...)."""
+    from paracluster.providers.local.state import StateStore
+
+    return StateStore(cli.state_dir).load(name)
+
+
+def node_pid(cli: Cli, name: str, node: str) -> int:
+    """The host PID of a running node's PID 1."""
+    return cluster_record(cli, name).nodes[node].instance.pid
 
 
 def node_exec(cli: Cli, name: str, node: str, command: str, user: str | None = None) -> subprocess.CompletedProcess:
     """Run a shell command inside a node as root (or `user`), entering its namespaces from the host."""
     from paracluster.providers.local.instances import node_exec as exec_in_node
 
-    pid = cluster_record(cli, name)["instances"][node]["pid"]
-    return exec_in_node(pid, ["sh", "-c", command], user=user, timeout=120)
+    return exec_in_node(node_pid(cli, name, node), ["sh", "-c", command], user=user, timeout=120)
 
 
 def stop_service(state_dir: Path) -> None:

@@ -223,7 +223,7 @@ def test_wrong_password_and_missing_secret_fail_the_create(cli, accounting_clust
     reason = body["failures"][0]["failureReason"]
     assert body["clusterStatus"] == "CREATE_FAILED", body
     assert reason.startswith("failed to check the secrets") and f"paracluster secrets put {ARN}nosuchsecret" in reason
-    assert "subnet" not in cluster_record(cli, "acct-nosecret")  # caught before anything was created
+    assert cluster_record(cli, "acct-nosecret").network is None  # caught before anything was created
     for name in ("acct-wrong", "acct-nosecret"):
         cli.json("delete-cluster", "-n", name, "--wait", timeout=300)
 
@@ -263,7 +263,7 @@ def test_external_slurmdbd(cli, accounting_cluster):
 def test_database_outlives_the_cluster_until_deleted(cli, accounting_cluster):
     refused = cli.run("databases", "delete", DB_URI)
     assert refused.returncode == 1 and "acct-a" in refused.stdout
-    veth = f"pcld{cluster_record(cli, accounting_cluster)['netIndex']}"
+    veth = f"pcld{cluster_record(cli, accounting_cluster).network.index}"
     assert os.path.exists(f"/sys/class/net/{veth}")
     cli.json("delete-cluster", "-n", accounting_cluster, "--wait", timeout=300)
     assert not os.path.exists(f"/sys/class/net/{veth}")
@@ -284,6 +284,6 @@ def test_slurmrestd_can_be_turned_off(tmp_path):
         assert body["clusterStatus"] == "CREATE_COMPLETE"
         assert "slurmrestdUrl" not in body["scheduler"]
         record = cluster_record(runner, "acct-norest")
-        pid = record["instances"]["head"]["pid"]
+        pid = record.nodes["head"].instance.pid
         assert subprocess.run(["nsenter", "-t", str(pid), "-p", "-m", "--", "pgrep", "-x", "slurmrestd"],
                               capture_output=True).returncode == 1

@@ -62,12 +62,12 @@ def _marks(cli: Cli, cluster: str) -> list[list[str]]:
 
 def _head_pid(cli: Cli, cluster: str) -> int:
     record = cluster_record(cli, cluster)
-    return record["instances"]["head"]["pid"]
+    return record.nodes["head"].instance.pid
 
 
 def _node_pid(cli: Cli, cluster: str, node: str) -> int:
     record = cluster_record(cli, cluster)
-    return record["instances"][node]["pid"]
+    return record.nodes[node].instance.pid
 
 
 def _exec(pid: int, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -209,7 +209,7 @@ def test_login_pool_behind_load_balancer_can_submit(cli):
 
 def test_delete_stops_the_load_balancer(cli):
     record = cluster_record(cli, "boot-order")
-    pid = record["loginLoadBalancer"]["pid"]
+    pid = record.load_balancer["pid"]
     assert Path(f"/proc/{pid}").exists()
     cli.run("delete-cluster", "-n", "boot-order", "--wait")
     assert not Path(f"/proc/{pid}").exists() or b"haproxy" not in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -339,7 +339,7 @@ def test_failing_replacements_of_a_static_node_lead_to_protected_mode(tmp_path):
         config = one_queue("st", "OnNodeConfigured:\n  Script: s3://boot-scripts/first-boot-only.sh\n", 1, 1)
         assert runner.create("boot-prot", config)["clusterStatus"] == "CREATE_COMPLETE"
         record = cluster_record(runner, "boot-prot")
-        os.kill(record["instances"]["st-st-c5-1"]["pid"], signal.SIGKILL)  # the instance dies: it is replaced
+        os.kill(record.nodes["st-st-c5-1"].instance.pid, signal.SIGKILL)  # the instance dies: it is replaced
         # Each replacement fails its OnNodeConfigured script; after two failures the queue is protected.
         wait_for(lambda: runner.json("describe-compute-fleet", "-n", "boot-prot")["status"] == "PROTECTED", 120,
                  what="protected mode")

@@ -140,7 +140,7 @@ def _project():
 
 def _pid(cli, cluster, node):
     record = cluster_record(cli, cluster)
-    return record["instances"][node]["pid"]
+    return record.nodes[node].instance.pid
 
 
 def _node_exec(pid, argv):
@@ -163,7 +163,7 @@ def _wait_job(cli, cluster, job, timeout=90):
 def test_delete_leaves_nothing_behind(cli):
     cli.create("short")
     record = cluster_record(cli, "short")
-    index = record["netIndex"]
+    index = record.network.index
     assert links_of(index)
     result = cli.json("delete-cluster", "-n", "short", "--wait")
     assert result == {"message": "Successfully deleted cluster 'short'."}

@@ -198,7 +198,7 @@ def test_killed_static_node_is_replaced(elastic, cluster):
     before = {i["nodeName"]: i["instanceId"] for i in
               elastic.json("describe-cluster-instances", "-n", cluster, "--queue-name", "st")["instances"]}
     record = cluster_record(elastic, cluster)
-    os.kill(record["instances"]["st-st-xl-1"]["pid"], signal.SIGKILL)  # the instance dies with its PID 1
+    os.kill(record.nodes["st-st-xl-1"].instance.pid, signal.SIGKILL)  # the instance dies with its PID 1
 
     def replaced():
         now = {i["nodeName"]: i["instanceId"] for i in
@@ -213,13 +213,13 @@ def test_killed_static_node_is_replaced(elastic, cluster):
 
 def test_orphan_instance_is_terminated(elastic, cluster):
     # Launch an instance for a powered-down node behind Slurm's back: no Slurm job owns it.
-    from paracluster.fleet import FleetClient
+    from paracluster.fleet import FleetClient, LaunchNode
 
     fleet = FleetClient(str(elastic.state_dir / "clusters" / cluster / "fleet" / "fleet.sock"))
-    answer = fleet.launch([{"name": "dyn-dy-xl-4", "queue": "dyn", "compute_resource": "xl"}], True)
-    fleet.call("assign", request_id=uuid.uuid4().hex, assignments={answer["launched"][0]["instanceId"]: "dyn-dy-xl-4"})
-    assert any(i["name"] == "dyn-dy-xl-4" for i in fleet.instances())
-    wait_for(lambda: not any(i["name"] == "dyn-dy-xl-4" for i in fleet.instances()), 30,
+    answer = fleet.launch(uuid.uuid4().hex, [LaunchNode("dyn-dy-xl-4", "dyn", "xl")], True)
+    fleet.bind(uuid.uuid4().hex, {answer.launched[0].instance_id: "dyn-dy-xl-4"})
+    assert any(i.node_name == "dyn-dy-xl-4" for i in fleet.instances())
+    wait_for(lambda: not any(i.node_name == "dyn-dy-xl-4" for i in fleet.instances()), 30,
              what="the orphan to be terminated")
 
 

@@ -64,7 +64,7 @@ def test_failed_create_is_create_failed_with_reason_and_rolled_back(faulty):
     record = cluster_record(faulty, "broken")
     left = residue(faulty.state_dir, "broken")
     assert not left["namespaces"] and not left["mounts"] and not left["processes"], left
-    assert links_of(record["netIndex"]) == []
+    assert links_of(record.network.index) == []
     described = faulty.json("describe-cluster", "-n", "broken")
     assert described["clusterStatus"] == "CREATE_FAILED" and described["failures"]
     assert faulty.json("delete-cluster", "-n", "broken", "--wait")["message"].startswith("Successfully deleted")
@@ -88,12 +88,12 @@ def test_failed_create_without_rollback_keeps_resources_until_delete(faulty):
                        "--wait", "--rollback-on-failure", "false", expect=1)
     assert body["clusterStatus"] == "CREATE_FAILED" and body["cloudFormationStackStatus"] == "CREATE_FAILED"
     record = cluster_record(faulty, "kept")
-    assert links_of(record["netIndex"])  # the network and the head node are kept for debugging
+    assert links_of(record.network.index)  # the network and the head node are kept for debugging
     assert residue(faulty.state_dir, "kept")["processes"]
     faulty.json("delete-cluster", "-n", "kept", "--wait")
     left = residue(faulty.state_dir, "kept")
     assert all(not items for items in left.values()), left
-    assert links_of(record["netIndex"]) == []
+    assert links_of(record.network.index) == []
 
 
 def test_racing_creates_of_one_name(faulty):
@@ -147,7 +147,7 @@ def test_host_services_of_two_state_directories_share_the_host(faulty, tmp_path)
         # Both pick a network from the same pool at the same time: each must end up with its own bridge.
         created = [pool.submit(runner.create, name) for runner, name in ((faulty, "mine"), (other, "theirs"))]
         assert [future.result()["clusterStatus"] for future in created] == ["CREATE_COMPLETE"] * 2
-        indexes = {cluster_record(faulty, "mine")["netIndex"], cluster_record(other, "theirs")["netIndex"]}
+        indexes = {cluster_record(faulty, "mine").network.index, cluster_record(other, "theirs").network.index}
         assert len(indexes) == 2, indexes
         # Node namespaces are named by cluster, so a name the other state directory uses is refused at once.
         clash = faulty.json("create-cluster", "-n", "theirs", "-c", str(faulty.config()), "--wait", expect=1)
@@ -182,19 +182,22 @@ def test_unknown_setting_is_one_sentence(tmp_path):
 
 def test_resume_adopts_a_node_booted_but_not_recorded(faulty):
     """A service that stops between booting a node and saving its record: the resumed create adopts the node."""
+    from paracluster.providers.local.state import StateStore
+
     faulty.json("create-cluster", "-n", "adopt", "-c", str(faulty.config()), "--wait")
-    record_path = faulty.state_dir / "clusters" / "adopt" / "cluster.json"
     stop_service(faulty.state_dir)
-    record = json.loads(record_path.read_text())
-    head_pid = record["instances"]["head"]["pid"]
-    # Rewind the record to "booted, never recorded" and to the create under way.
-    for node in record["instances"].values():
-        node.update(pid=None, instanceId=None, launchTime=None, state="pending" if node.get("static") else node["state"])
-    record["instances"]["head"].update(pid=None, instanceId=None, launchTime=None)
-    record["status"] = "CREATE_IN_PROGRESS"
-    record_path.write_text(json.dumps(record))
+    store = StateStore(faulty.state_dir)
+    head_pid = store.load("adopt").head.instance.pid
+
+    def rewind(record):
+        # Back to "booted, never recorded" and to the create under way.
+        for node in record.nodes.values():
+            node.instance = None
+        record.observed.status = "CREATE_IN_PROGRESS"
+
+    store.update("adopt", rewind)
     described = _wait_status(faulty, "adopt", "CREATE_COMPLETE")
     assert described["headNode"]["instanceId"].startswith("i-")
-    assert json.loads(record_path.read_text())["instances"]["head"]["pid"] == head_pid  # adopted, not rebooted
+    assert store.load("adopt").head.instance.pid == head_pid  # adopted, not rebooted
     faulty.json("delete-cluster", "-n", "adopt", "--wait")
     assert all(not items for items in residue(faulty.state_dir, "adopt").values())

@@ -35,7 +35,7 @@ def test_research_example_cluster(cli):
     assert "Research cluster login node" in login("cat /etc/motd").stdout
     # The head node's cfnconfig names its EBS volume, as ParallelCluster's does.
     record = cluster_record(cli, "research")
-    cfnconfig = node_exec(record["instances"]["head"]["pid"], ["cat", "/etc/parallelcluster/cfnconfig"]).stdout
+    cfnconfig = node_exec(record.nodes["head"].instance.pid, ["cat", "/etc/parallelcluster/cfnconfig"]).stdout
     assert 'cfn_volume="vol-' in cfnconfig and 'cfn_ebs_shared_dirs="/apps"' in cfnconfig, cfnconfig
     # Reference data imported from the bucket into the FSx for Lustre file system.
     assert login("cat /fsx/reference/genome.tsv").stdout.split() == ["chr1", "248956422"]
@@ -50,7 +50,7 @@ def test_research_example_cluster(cli):
                 "echo data > /scratch/mine && hostname'").stdout.split()
     assert out == ["btrfs", "/scratch", "scratch-dy-c5d-1"], out
     record = cluster_record(cli, "research")  # now with c5d
-    node = node_exec(record["instances"]["scratch-dy-c5d-1"]["pid"], ["btrfs", "filesystem", "show", "/scratch"])
+    node = node_exec(record.nodes["scratch-dy-c5d-1"].instance.pid, ["btrfs", "filesystem", "show", "/scratch"])
     assert node.stdout.count("devid") == 4, node.stdout
     cli.run("delete-cluster", "-n", "research", "--wait", timeout=120)
     # DeletionPolicy: /projects (Efs, Retain) stays registered, /apps (Ebs, Snapshot) leaves a snapshot, /fsx goes.

@@ -38,7 +38,7 @@ def _node_exec(cli, cluster: str, node: str, argv: list[str]):
     from paracluster.providers.local.instances import node_exec
 
     record = cluster_record(cli, cluster)
-    return node_exec(record["instances"][node]["pid"], argv, timeout=30)
+    return node_exec(record.nodes[node].instance.pid, argv, timeout=30)
 
 
 def _no_residue(cli, cluster: str) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 
 
-def _call(op: str, **args) -> object:
-    from paracluster.providers.local.client import ServiceClient
-    from paracluster.settings import load_settings
+def _call(action: str, **request) -> dict:
+    from paracluster import api
 
-    return ServiceClient(load_settings()).call(op, **args)
+    return api.services().accounting(action, **request)
 
 
 def add_databases_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,4 +59,6 @@ def add_token_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_token(args: argparse.Namespace) -> dict:
-    return _call("cluster_token", name=args.cluster_name, user=args.user, lifespan=args.lifespan)
+    from paracluster import api
+
+    return api.slurm_token(cluster_name=args.cluster_name, user=args.user, lifespan=args.lifespan)

@@ -25,11 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     from paracluster import api
     from paracluster.cli.output import debug_log
+    from paracluster.config.yamlfile import read_config_text
 
     debug_log(args, "build-image %s from %s (dryrun=%s)", args.image_id, args.image_configuration, args.dryrun)
     return api.build_image(
         image_id=args.image_id,
-        config_path=args.image_configuration,
+        config_text=read_config_text(args.image_configuration),
+        source=args.image_configuration,
         region=args.region,
         suppress_validators=tuple(args.suppress_validators),
         validation_failure_level=args.validation_failure_level,

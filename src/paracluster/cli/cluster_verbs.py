@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 CLUSTER_STATUSES = (
     "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED",
@@ -24,11 +23,6 @@ def _common(parser: argparse.ArgumentParser, *, name: bool = True) -> None:
     parser.add_argument("--query", help="JMESPath query to perform on output.")
 
 
-def progress_printer():
-    """Print progress lines on stderr (stdout stays one JSON document)."""
-    return lambda text: (sys.stderr.write(text + "\n"), sys.stderr.flush())
-
-
 def add_delete_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
     parser.add_argument("--wait", action="store_true", help="Wait until nothing of the cluster is left.")
@@ -36,9 +30,14 @@ def add_delete_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_delete_cluster(args: argparse.Namespace) -> dict:
     from paracluster import api
+    from paracluster.cli.waiting import progress_printer, wait_for_delete
 
-    return api.delete_cluster(cluster_name=args.cluster_name, wait=args.wait, provider_name=args.provider,
-                              progress=progress_printer())
+    answer = api.delete_cluster(cluster_name=args.cluster_name, region=args.region, provider_name=args.provider)
+    if not args.wait:
+        return answer
+    return wait_for_delete(lambda: api.describe_cluster(cluster_name=args.cluster_name, region=args.region,
+                                                        provider_name=args.provider),
+                           args.cluster_name, progress_printer())
 
 
 def add_describe_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +47,7 @@ def add_describe_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 def run_describe_cluster(args: argparse.Namespace) -> dict:
     from paracluster import api
 
-    return api.describe_cluster(cluster_name=args.cluster_name, provider_name=args.provider)
+    return api.describe_cluster(cluster_name=args.cluster_name, region=args.region, provider_name=args.provider)
 
 
 def add_list_clusters_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +60,7 @@ def add_list_clusters_arguments(parser: argparse.ArgumentParser) -> None:
 def run_list_clusters(args: argparse.Namespace) -> dict:
     from paracluster import api
 
-    return api.list_clusters(statuses=args.cluster_status, provider_name=args.provider)
+    return api.list_clusters(statuses=args.cluster_status, region=args.region, provider_name=args.provider)
 
 
 def add_describe_cluster_instances_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +74,8 @@ def run_describe_cluster_instances(args: argparse.Namespace) -> dict:
     from paracluster import api
 
     return api.describe_cluster_instances(cluster_name=args.cluster_name, node_type=args.node_type,
-                                          queue_name=args.queue_name, provider_name=args.provider)
+                                          queue_name=args.queue_name, region=args.region,
+                                          provider_name=args.provider)
 
 
 def add_describe_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +85,8 @@ def add_describe_compute_fleet_arguments(parser: argparse.ArgumentParser) -> Non
 def run_describe_compute_fleet(args: argparse.Namespace) -> dict:
     from paracluster import api
 
-    return api.describe_compute_fleet(cluster_name=args.cluster_name, provider_name=args.provider)
+    return api.describe_compute_fleet(cluster_name=args.cluster_name, region=args.region,
+                                      provider_name=args.provider)
 
 
 def add_update_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,4 +99,5 @@ def add_update_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
 def run_update_compute_fleet(args: argparse.Namespace) -> dict:
     from paracluster import api
 
-    return api.update_compute_fleet(cluster_name=args.cluster_name, status=args.status, provider_name=args.provider)
+    return api.update_compute_fleet(cluster_name=args.cluster_name, status=args.status, region=args.region,
+                                    provider_name=args.provider)

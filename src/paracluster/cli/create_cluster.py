@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from paracluster.cli.cluster_verbs import add_provider_argument, progress_printer
+from paracluster.cli.cluster_verbs import add_provider_argument
 from paracluster.cli.validation_args import add_validation_arguments
 
 
@@ -30,17 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     from paracluster import api
     from paracluster.cli.output import debug_log
+    from paracluster.cli.waiting import progress_printer, wait_for_create
+    from paracluster.config.yamlfile import read_config_text
 
     debug_log(args, "create-cluster %s from %s (dryrun=%s)", args.cluster_name, args.cluster_configuration, args.dryrun)
-    return api.create_cluster(
+    answer = api.create_cluster(
         cluster_name=args.cluster_name,
-        config_path=args.cluster_configuration,
+        config_text=read_config_text(args.cluster_configuration),
+        source=args.cluster_configuration,
         region=args.region,
         suppress_validators=tuple(args.suppress_validators),
         validation_failure_level=args.validation_failure_level,
         dryrun=args.dryrun,
         rollback_on_failure=args.rollback_on_failure,
-        wait=args.wait,
         provider_name=args.provider,
-        progress=progress_printer(),
     )
+    if not args.wait:
+        return answer
+    region = answer["cluster"]["region"]
+    return wait_for_create(lambda: api.describe_cluster(cluster_name=args.cluster_name, region=region,
+                                                        provider_name=args.provider),
+                           args.cluster_name, progress_printer())

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 
-def _settings():
-    from paracluster.settings import load_settings
+def _key_pairs():
+    from paracluster import api
 
-    return load_settings()
+    return api.services().key_pairs
 
 
 def add_create_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,9 +17,7 @@ def add_create_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_create_key_pair(args: argparse.Namespace) -> dict:
-    from paracluster.providers.local import keypairs
-
-    return keypairs.create(_settings().state_path, args.key_name).describe()
+    return _key_pairs().create(args.key_name)
 
 
 def add_import_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,13 +27,12 @@ def add_import_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_import_key_pair(args: argparse.Namespace) -> dict:
     from paracluster.errors import BadRequestError
-    from paracluster.providers.local import keypairs
 
     try:
         text = args.public_key_file.read_text()
     except OSError as err:
         raise BadRequestError(f"failed to read --public-key-file {args.public_key_file}: {err.strerror}") from None
-    return keypairs.import_public_key(_settings().state_path, args.key_name, text).describe()
+    return _key_pairs().import_public_key(args.key_name, text)
 
 
 def add_describe_key_pairs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,9 +40,7 @@ def add_describe_key_pairs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_describe_key_pairs(args: argparse.Namespace) -> dict:
-    from paracluster.providers.local import keypairs
-
-    return {"keyPairs": [pair.describe() for pair in keypairs.list_pairs(_settings().state_path)]}
+    return {"keyPairs": _key_pairs().describe()}
 
 
 def add_delete_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +48,5 @@ def add_delete_key_pair_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_delete_key_pair(args: argparse.Namespace) -> dict:
-    from paracluster.providers.local import keypairs
-
-    keypairs.delete(_settings().state_path, args.key_name)
+    _key_pairs().delete(args.key_name)
     return {"message": f"Deleted key pair '{args.key_name}'."}

@@ -18,17 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    from paracluster import api
     from paracluster.errors import BadRequestError
-    from paracluster.providers.local import buckets
-    from paracluster.settings import load_settings
 
-    state = load_settings().state_path
+    buckets = api.services().buckets
     if args.s3_action == "ls":
-        return {"objects" if args.url else "buckets": buckets.list_objects(state, args.url)}
+        return {"objects" if args.url else "buckets": buckets.list(args.url)}
     if args.s3_action == "rm":
-        return {"removed": buckets.remove(state, args.url)}
+        return {"removed": buckets.remove(args.url)}
     if args.source.startswith("s3://") and not args.destination.startswith("s3://"):
-        return {"copied": str(buckets.get(state, args.source, Path(args.destination)))}
+        return {"copied": buckets.get(args.source, Path(args.destination))}
     if args.destination.startswith("s3://") and not args.source.startswith("s3://"):
-        return {"copied": buckets.put(state, Path(args.source), args.destination)}
+        return {"copied": buckets.put(Path(args.source), args.destination)}
     raise BadRequestError("s3 cp copies between a local path and an s3:// URL; give exactly one s3:// argument")

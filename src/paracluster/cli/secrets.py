@@ -18,15 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    from paracluster import api
     from paracluster.errors import BadRequestError
-    from paracluster.providers.local import secrets
-    from paracluster.settings import load_settings
 
-    state = load_settings().state_path
+    secrets = api.services().secrets
     if args.secrets_action == "list":
-        return {"secrets": [{"arn": arn} for arn in secrets.list_arns(state)]}
+        return {"secrets": [{"arn": arn} for arn in secrets.list_arns()]}
     if args.secrets_action == "delete":
-        secrets.delete(state, args.arn)
+        secrets.delete(args.arn)
         return {"message": f"Deleted secret {args.arn}."}
     secrets.check_arn(args.arn)
     if args.value_file is not None:
@@ -39,5 +38,5 @@ def run(args: argparse.Namespace) -> dict:
             sys.stderr.write("Secret value (end with Ctrl-D): ")
             sys.stderr.flush()
         value = sys.stdin.buffer.read()
-    secrets.put(state, args.arn, value)
+    secrets.put(args.arn, value)
     return {"message": f"Stored secret {args.arn}."}

@@ -28,9 +28,22 @@ def run(args: argparse.Namespace) -> dict | None:
     extra = list(args.ssh_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    command = api.ssh_command(cluster_name=args.cluster_name, extra_args=extra, provider_name=args.provider,
-                              login_pool=args.login_pool)
+    target = api.ssh_target(cluster_name=args.cluster_name, login_pool=args.login_pool, region=args.region,
+                            provider_name=args.provider)
+    command = ssh_command(target, extra)
     if args.dryrun:
         return {"command": shlex.join(command)}
     os.execvp(command[0], command)  # ssh takes over the terminal and its exit code becomes ours
     return None
+
+
+def ssh_command(target, extra_args: list[str]) -> list[str]:
+    """The ssh command line that opens a shell (or runs extra_args) on the target as the cluster's default user."""
+    command = ["ssh", "-o", "LogLevel=ERROR"]
+    if target.known_hosts:
+        command += ["-o", f"UserKnownHostsFile={target.known_hosts}", "-o", "StrictHostKeyChecking=yes"]
+    if target.port:
+        command += ["-p", str(target.port)]
+    if target.identity_file:
+        command += ["-i", target.identity_file, "-o", "IdentitiesOnly=yes"]
+    return command + [f"{target.user}@{target.address}"] + list(extra_args)

@@ -21,31 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     delete.add_argument("storage_id", metavar="ID")
 
 
-def _public(entry: dict) -> dict:
-    body = {"id": entry["id"], "type": entry["type"], "creationTime": entry["creationTime"],
-            "attachments": entry.get("attachments", [])}
-    for key in ("name", "size", "createdBy", "volumeId", "snapshotId"):
-        if entry.get(key) is not None:
-            body[key] = entry[key]
-    if entry.get("raidType") is not None:
-        body["raid"] = {"type": entry["raidType"], "numberOfVolumes": len(entry["images"])}
-    return body
-
-
 def run(args: argparse.Namespace) -> dict:
-    from paracluster.providers.local.storage_registry import Registry
-    from paracluster.settings import load_settings
+    from paracluster import api
 
-    registry = Registry(load_settings().state_path)
+    storage = api.services().storage
     action = args.storage_action
     if action == "list":
-        return {"storage": [_public(entry) for entry in registry.entries()]}
-    with registry.locked():
-        if action == "delete":
-            return {"deleted": _public(registry.delete(args.storage_id))}
-        if action == "create-volume" and args.storage_type == "Ebs":
-            entry = registry.create_volume(args.size, name=args.name)
-        else:
-            kind = "FileCache" if action == "create-file-cache" else args.storage_type
-            entry = registry.create_file_system(kind, name=args.name)
-    return {"created": _public(entry)}
+        return storage("list")
+    if action == "delete":
+        return storage("delete", storage_id=args.storage_id)
+    if action == "create-volume":
+        return storage("create-volume", storage_type=args.storage_type, size=args.size, name=args.name)
+    kind = "FileCache" if action == "create-file-cache" else args.storage_type
+    return storage("create-file-system", storage_type=kind, name=args.name)

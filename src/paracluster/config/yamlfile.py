@@ -78,13 +78,17 @@ def parse_yaml(text: str, source: str) -> object:
 
 def read_yaml_file(path: str | Path) -> object:
     """Read and parse a YAML file; raise ConfigFileError with a clear sentence on any failure."""
+    return parse_yaml(read_config_text(path), str(path))
+
+
+def read_config_text(path: str | Path) -> str:
+    """Read a configuration file's text; raise ConfigFileError with a clear sentence on any failure."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: file not found; pass the path of an existing configuration file.") from None
     except IsADirectoryError:
         raise ConfigFileError(f"{path}: is a directory; pass the path of a configuration file.") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigFileError(f"failed to read {path}: {err}") from None
-    return parse_yaml(text, str(path))

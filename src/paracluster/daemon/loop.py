@@ -1,9 +1,9 @@
 """The cluster manager's loop on the head node: observe Slurm and the fleet, plan (pure), act; forever.
 
-Runs as a service of the head node (standard library only). It manages the cluster only while the host service
-marks it complete. One failed action is logged and does not stop the others. It also moves the compute fleet status
-on: STOP_REQUESTED -> STOPPING -> STOPPED and START_REQUESTED -> STARTING -> RUNNING, as ParallelCluster's
-clusterstatusmgtd does.
+Runs as a service of the head node (standard library only). It manages the cluster only while its fleet says the
+cluster is managed (its create is complete). One failed action is logged and does not stop the others. It also
+moves the compute fleet status on: STOP_REQUESTED -> STOPPING -> STOPPED and START_REQUESTED -> STARTING ->
+RUNNING, as ParallelCluster's clusterstatusmgtd does.
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from paracluster.daemon.plan import (
     Terminate,
     plan,
 )
-from paracluster.fleet import FleetClient, FleetError
+from paracluster import fleet as contract
+from paracluster.fleet import LaunchNode
 from paracluster.slurm.hostlist import compress_hostlist
 
-CONFIG = "/opt/slurm/etc/pcluster/paracluster.json"
-READY = "/run/paracluster/fleet/ready"
 LOG_FILE = "/var/log/parallelcluster/clustermgtd.log"
 LOG = logging.getLogger("clustermgtd")
 
@@ -42,7 +41,7 @@ def run(argv: list[str]) -> str:
     return result.stdout
 
 
-def observe(fleet: FleetClient) -> Observation:
+def observe(fleet, fleet_status: str) -> Observation:
     # The time of the Slurm view, taken before the fleet is listed: an instance launched in between is newer than
     # the view, and the planner must not take it for the instance of a powered-down node.
     observed = time.time()
@@ -56,46 +55,43 @@ def observe(fleet: FleetClient) -> Observation:
         nodes=nodes,
         partitions=partitions,
         instances=fleet.instances(),
-        fleet_status=fleet.call("fleet_status")["status"],
+        fleet_status=fleet_status,
         running_jobs_by_partition=jobs,
     )
 
 
-def act(actions: list, fleet: FleetClient) -> None:
-    """Carry out each action; a failure is logged and the next action still runs."""
+def act(actions: list, fleet, knobs: dict) -> None:
+    """Carry out each action; a failure of any kind is logged and the next action still runs."""
     for action in actions:
         try:
             if isinstance(action, Terminate):
                 if action.instance_ids:
-                    fleet.terminate(list(action.instance_ids), request_id=uuid.uuid4().hex)
+                    fleet.terminate(uuid.uuid4().hex, list(action.instance_ids))
             elif isinstance(action, SetNodeState):
                 argv = ["scontrol", "update", f"nodename={compress_hostlist(action.nodes)}", f"state={action.state}"]
                 if action.reason:
                     argv.append(f"reason={action.reason}")
                 run(argv)
             elif isinstance(action, LaunchStatic):
-                launch_static(fleet, list(action.nodes))
+                launch_static(fleet, list(action.nodes), knobs["nodes"])
             elif isinstance(action, SetPartitionState):
                 run(["scontrol", "update", f"partitionname={action.partition}", f"state={action.state}"])
             elif isinstance(action, SetFleetStatus):
-                fleet.call("set_fleet_status", status=action.status)
+                fleet.set_status(action.status)
             LOG.info("done: %s", action)
-        except (FleetError, RuntimeError, subprocess.TimeoutExpired) as err:
-            LOG.error("failed: %s: %s", action, err)
+        except Exception as err:  # noqa: BLE001 - one failed action must not stop the others, whatever it is
+            LOG.error("failed: %s: %s: %s", action, type(err).__name__, err)
 
 
-def launch_static(fleet: FleetClient, nodes: list[str]) -> None:
+def launch_static(fleet, nodes: list[str], known: dict) -> None:
     """Replace static nodes, best effort (ParallelCluster relaunches them with the best-effort strategy)."""
-    with open(CONFIG) as source:
-        known = json.load(source)["nodes"]
-    request = [{"name": n, "queue": known[n]["queue"], "compute_resource": known[n]["computeResource"]}
-               for n in nodes if n in known]
-    answer = fleet.launch(request, all_or_nothing=False, request_id=uuid.uuid4().hex)
-    assignments = {item["instanceId"]: item["name"] for item in answer["launched"]}
-    if assignments:
-        fleet.call("assign", request_id=uuid.uuid4().hex, assignments=assignments)
-    for item in answer["failed"]:
-        LOG.warning("could not relaunch static node %s: %s", item["name"], item["code"])
+    request = [LaunchNode(n, known[n]["queue"], known[n]["computeResource"]) for n in nodes if n in known]
+    answer = fleet.launch(uuid.uuid4().hex, request, all_or_nothing=False)
+    bindings = {item.instance_id: item.node_name for item in answer.launched}
+    if bindings:
+        fleet.bind(uuid.uuid4().hex, bindings)
+    for item in answer.failed:
+        LOG.warning("could not relaunch static node %s: %s", item.name, item.code)
 
 
 def next_fleet_status(status: str, obs: Observation) -> tuple[str, str | None]:
@@ -126,35 +122,36 @@ def settings_from(knobs: dict) -> PlanSettings:
 def main() -> None:
     os.makedirs(os.path.dirname(LOG_FILE), exist_ok=True)
     logging.basicConfig(filename=LOG_FILE, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    fleet = FleetClient()
     memory = Memory()
     managing = False
     while True:
         started = time.monotonic()
         interval = 1.0
-        # Manage only a complete cluster: the host service removes the marker while a create is under way.
-        if not os.path.exists(READY):
-            managing = False
-            time.sleep(0.2)
-            continue
-        if not managing:
-            LOG.info("managing the cluster")
-            managing = True
         try:
-            with open(CONFIG) as source:
+            with open(contract.KNOBS) as source:
                 knobs = json.load(source)  # re-read every loop: changes apply live, as in ParallelCluster
             interval = float(knobs.get("clustermgtd_interval", 1.0))
-            obs = observe(fleet)
+            fleet = contract.connect(knobs)
+            state = fleet.status()
+            # Manage only a complete cluster (not one whose create, or delete, is under way).
+            if not state.managed:
+                managing = False
+                time.sleep(0.2)
+                continue
+            if not managing:
+                LOG.info("managing the cluster")
+                managing = True
+            obs = observe(fleet, state.status)
             planned_status, record_status = next_fleet_status(obs.fleet_status, obs)
             if record_status and record_status != obs.fleet_status:
-                fleet.call("set_fleet_status", status=record_status)
+                fleet.set_status(record_status)
             obs = Observation(obs.time, obs.nodes, obs.partitions, obs.instances, planned_status,
                               obs.running_jobs_by_partition)
             result = plan(obs, memory, settings_from(knobs))
             memory = result.memory
-            act(list(result.actions), fleet)
+            act(list(result.actions), fleet, knobs)
         except Exception as err:  # noqa: BLE001 - the manager keeps running whatever one loop meets
-            LOG.error("loop failed: %s", err)
+            LOG.error("loop failed: %s: %s", type(err).__name__, err)
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 # Standard library only: this runs with the head node's system Python (hostlist.py is standard library too).
+from paracluster.records import InstanceRecord
 from paracluster.slurm.hostlist import expand_hostlist
 
 FLEET_STATUSES = ("RUNNING", "STOP_REQUESTED", "STOPPING", "STOPPED", "START_REQUESTED", "STARTING", "PROTECTED")
@@ -218,7 +219,6 @@ class Observation:
     time: float
     nodes: tuple[SlurmNode, ...] | list[SlurmNode] = ()
     partitions: tuple[SlurmPartition, ...] | list[SlurmPartition] = ()
-    # Instance dicts from the fleet (paracluster.fleet): instanceId, name, queue, computeResource, launchTime, state...
-    instances: tuple[dict, ...] | list[dict] = ()
+    instances: tuple[InstanceRecord, ...] | list[InstanceRecord] = ()  # the fleet's (paracluster.fleet)
     fleet_status: str = "RUNNING"
     running_jobs_by_partition: dict[str, int] = field(default_factory=dict)

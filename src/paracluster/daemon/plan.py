@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 # Standard library only, like observe.py and fleet.py: the daemon runs with the head node's system Python.
 from paracluster.daemon.observe import Observation, SlurmNode
 from paracluster.fleet import ICE_CODES
+from paracluster.records import InstanceRecord, parse_time
 
 STATIC_REPLACEMENT_REASON = "Static node maintenance: unhealthy node is being replaced"
 HEALTH_CHECK_REASON = "Scheduler health check failed"
@@ -121,8 +122,8 @@ class _Actions:
         self.items: list[Action] = []
         self.terminated: set[str] = set()
 
-    def terminate(self, instances: Iterable[dict], why: str) -> None:
-        ids = {instance["instanceId"] for instance in instances} - self.terminated
+    def terminate(self, instances: Iterable[InstanceRecord], why: str) -> None:
+        ids = {instance.instance_id for instance in instances} - self.terminated
         if ids:
             self.terminated |= ids
             self.items.append(Terminate(tuple(ids), why))
@@ -139,13 +140,14 @@ class _Actions:
 BOOTSTRAP_REASON_LENGTH = 300
 
 
-def bootstrap_reason(instances: list[dict]) -> str:
+def bootstrap_reason(instances: list[InstanceRecord]) -> str:
     """The Slurm reason of a node whose bootstrap failed: why, as its node agent reported it (one line)."""
-    why = next((instance.get("reason") for instance in instances if instance.get("reason")), "") or "unknown"
+    why = next((instance.reason for instance in instances if instance.reason), "") or "unknown"
     return f"Bootstrap failure: {' '.join(why.split())}"[:BOOTSTRAP_REASON_LENGTH]
 
 
-def _set_failed(actions: _Actions, nodes: Iterable[SlurmNode], state: str, failed_boot: dict[str, list[dict]],
+def _set_failed(actions: _Actions, nodes: Iterable[SlurmNode], state: str,
+                failed_boot: dict[str, list[InstanceRecord]],
                 default_reason: str) -> None:
     """Set nodes to `state`; those whose bootstrap failed get that failure as their reason."""
     plain = []
@@ -184,9 +186,9 @@ def _expects_instance(node: SlurmNode) -> bool:
     return not (node.is_powered_down or node.is_powering_down or node.is_powering_up or node.is_power_down_pending)
 
 
-def _launched_before(instance: dict, moment: float) -> bool:
+def _launched_before(instance: InstanceRecord, moment: float) -> bool:
     """Whether the instance already existed when Slurm was read (else a resume may be launching it right now)."""
-    launch_time = instance.get("launchTime")
+    launch_time = parse_time(instance.launch_time)
     return launch_time is not None and launch_time < moment
 
 
@@ -205,9 +207,9 @@ def _nodes_of_partitions(obs: Observation, partitions: set[str]) -> list[SlurmNo
                   key=lambda node: node.name)
 
 
-def _live_instances(obs: Observation) -> list[dict]:
-    return sorted((i for i in obs.instances if i.get("state") not in GONE_INSTANCE_STATES),
-                  key=lambda instance: instance["instanceId"])
+def _live_instances(obs: Observation) -> list[InstanceRecord]:
+    return sorted((i for i in obs.instances if i.state not in GONE_INSTANCE_STATES),
+                  key=lambda instance: instance.instance_id)
 
 
 def plan(obs: Observation, memory: Memory, settings: PlanSettings = PlanSettings()) -> Plan:
@@ -250,12 +252,12 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     actions = _Actions()
     partition_state = {partition.name: partition.state for partition in obs.partitions}
     instances = _live_instances(obs)
-    by_name: dict[str, list[dict]] = {}
+    by_name: dict[str, list[InstanceRecord]] = {}
     # An instance whose bootstrap failed backs no node: its node is unhealthy now, not after Slurm's ResumeTimeout.
-    failed_boot: dict[str, list[dict]] = {}
+    failed_boot: dict[str, list[InstanceRecord]] = {}
     for instance in instances:
-        target = failed_boot if instance.get("state") == "failed" else by_name
-        target.setdefault(instance.get("name"), []).append(instance)
+        target = failed_boot if instance.state == "failed" else by_name
+        target.setdefault(instance.node_name, []).append(instance)
 
     # Only ParallelCluster nodes in some partition are managed; a node is active if one of its partitions is.
     managed = sorted((node for node in obs.nodes if (node.is_static or node.is_dynamic) and node.partitions),
@@ -343,14 +345,15 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
 
     # Orphans: instances launched for no Slurm node at all, once older than orphan_timeout.
     known = {node.name for node in obs.nodes}
-    actions.terminate((i for i in instances if i.get("name") not in known and i.get("launchTime") is not None
-                       and now - i["launchTime"] >= settings.orphan_timeout), "orphaned instance")
+    actions.terminate((i for i in instances if i.node_name not in known and i.launch_time is not None
+                       and now - parse_time(i.launch_time) >= settings.orphan_timeout), "orphaned instance")
 
     return Plan(tuple(actions.items), Memory(ice=ice, static_in_replacement=replacing, bootstrap_failures=failures))
 
 
 def _protected_mode(obs: Observation, memory: Memory, settings: PlanSettings, actions: _Actions,
-                    active: list[SlurmNode], by_name: dict[str, list[dict]], bootstrap_failures: list[SlurmNode],
+                    active: list[SlurmNode], by_name: dict[str, list[InstanceRecord]],
+                    bootstrap_failures: list[SlurmNode],
                     partition_state: dict[str, str]) -> dict[str, dict[str, int]]:
     """Count bootstrap failures per partition; deactivate partitions over the threshold unless jobs run there."""
     if settings.protected_failure_count <= 0:
@@ -380,7 +383,7 @@ def _protected_mode(obs: Observation, memory: Memory, settings: PlanSettings, ac
 
 
 def _handle_ice(obs: Observation, memory: Memory, settings: PlanSettings, actions: _Actions,
-                active: list[SlurmNode], by_name: dict[str, list[dict]],
+                active: list[SlurmNode], by_name: dict[str, list[InstanceRecord]],
                 ice_nodes: dict[tuple[str, str], list[SlurmNode]]) -> dict[tuple[str, str], tuple[float, str]]:
     """Keep compute resources without capacity DOWN so Slurm schedules elsewhere; re-enable them after the timeout."""
     now = obs.time

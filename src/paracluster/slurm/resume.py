@@ -1,6 +1,9 @@
 """Slurm's ResumeProgram: launch instances for the nodes Slurm resumes, with the cluster's scaling strategy.
 
-Runs on the head node as SlurmUser (standard library only). Nodes that get no instance are set DOWN with
+Runs on the head node as SlurmUser (standard library only), against the fleet its cluster's knobs name. Request ids
+come from the Slurm call itself: the jobs and nodes of the resume request and the nodes' power-up generation (their
+LastBusyTime, which Slurm sets when it allocates them), so a second run for the same power-up gets the same
+instances back while a later power-up of the same nodes gets new ones. Nodes that get no instance are set DOWN with
 ParallelCluster's reason `(Code:<error>)Failure when resuming nodes`, so Slurm requeues their jobs at once instead of
 waiting for ResumeTimeout; the cluster manager powers them down and handles insufficient capacity.
 """
@@ -13,13 +16,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
-from paracluster.fleet import FleetClient, FleetError
+from paracluster import fleet as contract
+from paracluster.fleet import FleetError, LaunchNode
 from paracluster.slurm.hostlist import compress_hostlist, expand_hostlist
 from paracluster.slurm.scaling import resume as scale
 
-CONFIG = "/opt/slurm/etc/pcluster/paracluster.json"
 LOG = "/var/log/parallelcluster/slurm_resume.log"
 
 
@@ -54,10 +56,62 @@ def normalize_resume_file(data: dict | None) -> dict | None:
     return normalized
 
 
+def power_up_generations(nodes: list[str]) -> dict[str, str]:
+    """{node: LastBusyTime} from Slurm: the same during one power-up, new when Slurm allocates the node again."""
+    try:
+        result = subprocess.run(["scontrol", "show", "nodes", compress_hostlist(nodes), "-o"], capture_output=True,
+                                text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    generations = {}
+    for line in result.stdout.splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if "NodeName" in fields:
+            generations[fields["NodeName"]] = fields.get("LastBusyTime", "")
+    return generations
+
+
+def resume_request_id(kind: str, nodes: list[str], resume_file: dict | None, generations: dict[str, str]) -> str:
+    """A request id for one part of a resume, from the Slurm call: its jobs, these nodes and their generations."""
+    jobs = sorted(str(job.get("job_id")) for job in (resume_file or {}).get("jobs") or [])
+    return contract.request_id(kind, {"jobs": jobs, "nodes": sorted(nodes),
+                                      "generations": [generations.get(node, "") for node in sorted(nodes)]})
+
+
 def set_down(nodes: list[str], code: str) -> None:
     if nodes:
         subprocess.run(["scontrol", "update", f"nodename={compress_hostlist(nodes)}", "state=down",
                         f"reason=(Code:{code})Failure when resuming nodes"], capture_output=True, timeout=60)
+
+
+def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generations: dict[str, str],
+           started: float) -> dict[str, str]:
+    """Launch and bind instances for the nodes of `hostlist`; return {node: error code} of those that got none."""
+    nodes = expand_hostlist(hostlist)
+    known = knobs["nodes"]
+
+    def launch(names: list[str], all_or_nothing: bool):
+        request = [LaunchNode(n, known[n]["queue"], known[n]["computeResource"]) for n in names if n in known]
+        answer = fleet.launch(resume_request_id("launch", names, resume_file, generations), request, all_or_nothing)
+        failed = {item.name: item.code for item in answer.failed}
+        failed.update({n: contract.INVALID_NODE for n in names if n not in known})
+        return {item.node_name: {"instanceId": item.instance_id, "name": item.node_name}
+                for item in answer.launched}, failed
+
+    try:
+        result = scale(nodes, resume_file, knobs.get("scaling_strategy", "all-or-nothing"), launch)
+        failed = dict(result.failed)
+        if result.assigned:
+            bindings = {instance["instanceId"]: node for node, instance in result.assigned.items()}
+            answer = fleet.bind(resume_request_id("bind", sorted(bindings.values()), resume_file, generations),
+                                bindings, not_before=math.floor(started) + 1)
+            failed.update({item.name: item.code for item in answer.failed})
+        if result.to_terminate:
+            fleet.terminate(resume_request_id("unused", nodes, resume_file, generations), result.to_terminate)
+    except FleetError as err:
+        log(f"failed to resume {hostlist}: {err}")
+        failed = {node: contract.UNREACHABLE for node in nodes}
+    return failed
 
 
 def main() -> None:
@@ -70,34 +124,17 @@ def main() -> None:
                 resume_file = normalize_resume_file(json.load(source))
         except (OSError, ValueError) as err:
             log(f"failed to read SLURM_RESUME_FILE {path}: {err}; scaling by node list")
-    nodes = expand_hostlist(sys.argv[1])
-    log(f"resume {sys.argv[1]} ({len(nodes)} nodes); resume file: {json.dumps(resume_file)}")
-    with open(CONFIG) as source:
+    hostlist = sys.argv[1]
+    nodes = expand_hostlist(hostlist)
+    log(f"resume {hostlist} ({len(nodes)} nodes); resume file: {json.dumps(resume_file)}")
+    with open(contract.KNOBS) as source:
         knobs = json.load(source)
-    fleet = FleetClient()
-
-    def launch(names: list[str], all_or_nothing: bool):
-        known = [n for n in names if n in knobs["nodes"]]
-        request = [{"name": n, "queue": knobs["nodes"][n]["queue"],
-                    "compute_resource": knobs["nodes"][n]["computeResource"]} for n in known]
-        answer = fleet.launch(request, all_or_nothing, request_id=uuid.uuid4().hex)
-        failed = {item["name"]: item["code"] for item in answer["failed"]}
-        failed.update({n: "InvalidNodenameError" for n in names if n not in knobs["nodes"]})
-        return {item["name"]: item for item in answer["launched"]}, failed
-
     try:
-        result = scale(nodes, resume_file, knobs.get("scaling_strategy", "all-or-nothing"), launch)
-        failed = dict(result.failed)
-        if result.assigned:
-            assignments = {instance["instanceId"]: node for node, instance in result.assigned.items()}
-            answer = fleet.call("assign", request_id=uuid.uuid4().hex, assignments=assignments,
-                                not_before=math.floor(started) + 1)
-            failed.update({item["name"]: item["code"] for item in answer["failed"]})
-        if result.to_terminate:
-            fleet.terminate(result.to_terminate, request_id=uuid.uuid4().hex)
+        fleet = contract.connect(knobs)
+        failed = resume(hostlist, resume_file, knobs, fleet, power_up_generations(nodes), started)
     except FleetError as err:
-        log(f"failed to resume {sys.argv[1]}: {err}")
-        failed = {node: "Exception" for node in nodes}
+        log(f"failed to resume {hostlist}: {err}")
+        failed = {node: contract.UNREACHABLE for node in nodes}
     by_code: dict[str, list[str]] = {}
     for node, code in failed.items():
         by_code.setdefault(code, []).append(node)

@@ -1,32 +1,32 @@
 """Slurm's SuspendProgram (and ResumeFailProgram): terminate the instances behind the nodes Slurm powers down.
 
-ParallelCluster's suspend program only logs and leaves termination to clustermgtd's next loop; the local provider
-terminates at once so that idle nodes vanish within SuspendTimeout (the cluster manager still cleans up after it).
+ParallelCluster's suspend program only logs and leaves termination to clustermgtd's next loop; here it terminates at
+once so that idle nodes vanish within SuspendTimeout (the cluster manager still cleans up after it).
 """
 
 from __future__ import annotations
 
 import sys
-import time
-import uuid
 
-from paracluster.fleet import FleetClient, FleetError
+from paracluster import fleet as contract
+from paracluster.fleet import FleetError
 from paracluster.slurm.hostlist import expand_hostlist
-from paracluster.slurm.resume import log
+from paracluster.slurm.resume import log, power_up_generations, resume_request_id
 
 
 def main() -> None:
-    nodes = set(expand_hostlist(sys.argv[1]))
-    fleet = FleetClient()
+    hostlist = sys.argv[1]
+    nodes = expand_hostlist(hostlist)
     try:
-        ids = [i["instanceId"] for i in fleet.instances() if i.get("name") in nodes and i.get("privateIpAddress")]
+        fleet = contract.connect()
+        chosen = set(nodes)
+        ids = [i.instance_id for i in fleet.instances() if i.node_name in chosen and i.address]
         if ids:
-            fleet.terminate(ids, request_id=uuid.uuid4().hex)
-        log(f"suspend {sys.argv[1]}: terminated {len(ids)} instances")
+            fleet.terminate(resume_request_id("suspend", nodes, None, power_up_generations(nodes)), ids)
+        log(f"suspend {hostlist}: terminated {len(ids)} instances")
     except FleetError as err:
-        log(f"suspend {sys.argv[1]}: {err}; the cluster manager will terminate them")
+        log(f"suspend {hostlist}: {err}; the cluster manager will terminate them")
 
 
 if __name__ == "__main__":
-    started = time.time()
     main()

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from paracluster.records import InstanceRecord, format_time
 from paracluster.daemon.observe import Observation, parse_scontrol_nodes, parse_scontrol_partitions
 from paracluster.daemon.plan import (
     HEALTH_CHECK_REASON,
@@ -54,11 +55,11 @@ def partitions(**states: str) -> list:
         for name, state in states.items()))
 
 
-def instance(instance_id: str, name: str, age: float = 3600, state: str = "running") -> dict:
+def instance(instance_id: str, name: str, age: float | None = 3600, state: str = "running",
+             reason: str | None = None) -> InstanceRecord:
     queue, _, resource = name.split("-")[:3]
-    return {"instanceId": instance_id, "name": name, "queue": queue, "computeResource": resource,
-            "instanceType": "c5.xlarge", "privateIpAddress": "10.0.0.9", "launchTime": NOW - age, "state": state,
-            "nodeType": "Compute"}
+    return InstanceRecord(instance_id, "ComputeNode", "c5.xlarge", state, "10.0.0.9",
+                          None if age is None else format_time(NOW - age), name, queue, resource, reason=reason)
 
 
 def observe(lines: list[str], instances=(), status="RUNNING", time=NOW, jobs=None, **partition_states) -> Observation:
@@ -159,7 +160,7 @@ def test_resume_timeout_and_launch_failures_count_as_bootstrap_failures():
 def test_orphans_are_terminated_once_older_than_the_timeout():
     instances = HEALTHY_INSTANCES + [instance("i-young", "q9-dy-gone-1", age=299),
                                      instance("i-old", "q9-dy-gone-2", age=300),
-                                     instance("i-unknown", "q9-dy-gone-3") | {"launchTime": None}]
+                                     instance("i-unknown", "q9-dy-gone-3", age=None)]
     result = plan(observe(HEALTHY, instances), Memory(), SETTINGS)
     assert result.actions == (Terminate(("i-old",), "orphaned instance"),)
 
@@ -352,8 +353,7 @@ def test_instance_with_failed_bootstrap_counts_at_once():
     from paracluster.daemon.plan import Memory, PlanSettings, SetNodeState, Terminate, plan
 
     line = "NodeName=q-dy-c-1 NodeAddr=q-dy-c-1 NodeHostName=q-dy-c-1 State=MIXED+CLOUD+POWERING_UP Partitions=q"
-    failed = {"instanceId": "i-1", "name": "q-dy-c-1", "queue": "q", "computeResource": "c", "launchTime": 1.0,
-              "state": "failed"}
+    failed = InstanceRecord("i-1", "ComputeNode", "c5.xlarge", "failed", None, format_time(1.0), "q-dy-c-1", "q", "c")
     obs = Observation(time=100.0, nodes=tuple(parse_scontrol_nodes(line)), partitions=(), instances=(failed,),
                       fleet_status="RUNNING", running_jobs_by_partition={})
     result = plan(obs, Memory(), PlanSettings(protected_failure_count=1))
@@ -368,8 +368,8 @@ FAILED_SCRIPT = "OnNodeConfigured failed: failed to run OnNodeConfigured script 
 
 def test_failed_bootstraps_give_slurm_their_reason():
     lines = [line("q1-dy-cr1-1", "ALLOCATED+CLOUD+POWERING_UP"), line("q1-st-cr1-1", "IDLE+CLOUD")]
-    failed = [dict(instance("i-1", "q1-dy-cr1-1", state="failed"), reason=FAILED_SCRIPT),
-              dict(instance("i-2", "q1-st-cr1-1", state="failed"), reason=FAILED_SCRIPT + "\nsecond line")]
+    failed = [instance("i-1", "q1-dy-cr1-1", state="failed", reason=FAILED_SCRIPT),
+              instance("i-2", "q1-st-cr1-1", state="failed", reason=FAILED_SCRIPT + "\nsecond line")]
     result = plan(observe(lines, failed), Memory(), SETTINGS)
     reason = f"Bootstrap failure: {FAILED_SCRIPT}"
     assert result.actions == (
@@ -386,8 +386,8 @@ def test_keep_failed_nodes_leaves_them_down_and_unreplaced():
     settings = PlanSettings(orphan_timeout=300, insufficient_capacity_timeout=600, protected_failure_count=3,
                             node_replacement_timeout=1800, keep_failed_nodes=True)
     lines = [line("q1-st-cr1-1", "IDLE+CLOUD"), line("q1-dy-cr1-1", "DOWN+CLOUD", f"Bootstrap failure: {FAILED_SCRIPT}")]
-    failed = [dict(instance("i-1", "q1-st-cr1-1", state="failed"), reason=FAILED_SCRIPT),
-              dict(instance("i-2", "q1-dy-cr1-1", state="failed"), reason=FAILED_SCRIPT)]
+    failed = [instance("i-1", "q1-st-cr1-1", state="failed", reason=FAILED_SCRIPT),
+              instance("i-2", "q1-dy-cr1-1", state="failed", reason=FAILED_SCRIPT)]
     result = plan(observe(lines, failed), Memory(), settings)
     # The static one is set DOWN once; the dynamic one already is: nothing is terminated or launched.
     assert result.actions == (SetNodeState(("q1-st-cr1-1",), "down", f"Bootstrap failure: {FAILED_SCRIPT}"),)
@@ -396,6 +396,6 @@ def test_keep_failed_nodes_leaves_them_down_and_unreplaced():
 def test_bootstrap_reason_is_one_bounded_line():
     from paracluster.daemon.plan import BOOTSTRAP_REASON_LENGTH, bootstrap_reason
 
-    assert bootstrap_reason([{"reason": "a\n b\tc"}]) == "Bootstrap failure: a b c"
-    assert bootstrap_reason([{}]) == "Bootstrap failure: unknown"
-    assert len(bootstrap_reason([{"reason": "x" * 1000}])) == BOOTSTRAP_REASON_LENGTH
+    assert bootstrap_reason([instance("i-1", "q-dy-c-1", reason="a\n b\tc")]) == "Bootstrap failure: a b c"
+    assert bootstrap_reason([instance("i-1", "q-dy-c-1")]) == "Bootstrap failure: unknown"
+    assert len(bootstrap_reason([instance("i-1", "q-dy-c-1", reason="x" * 1000)])) == BOOTSTRAP_REASON_LENGTH

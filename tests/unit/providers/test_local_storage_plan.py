@@ -10,7 +10,10 @@ from paracluster.config.schema import CLUSTER
 from paracluster.errors import NotFoundError
 from paracluster.node.ephemeral import choose_method
 from paracluster.providers.local.instancestore import disk_sizes_mib, ephemeral_mount_dir
-from paracluster.providers.local.storage import check_existing, node_mounts, plan_storage
+from paracluster.plan.inventory import PlannedNode
+from paracluster.plan.storage import plan_storage
+from paracluster.providers.local.state import ClusterState
+from paracluster.providers.local.storage import check_existing, node_mounts
 from paracluster.providers.local.storage_registry import Registry
 
 STORAGE = """\
@@ -58,14 +61,14 @@ def _config(text: str):
 
 
 def test_plan_says_what_to_create_and_what_to_attach():
-    plan = {item["name"]: item for item in plan_storage(_config(MINIMAL_CLUSTER + STORAGE))}
-    assert plan["efs"]["existingId"] is None and plan["efs"]["deletionPolicy"] == "Retain"
-    assert (plan["raid"]["count"], plan["raid"]["raidType"], plan["raid"]["size"]) == (3, 1, 10)
-    assert plan["raid"]["deletionPolicy"] == "Delete"
-    assert [(i["url"], i["path"]) for i in plan["lustre"]["imports"]] == [("s3://bucket/a", "/a"), ("s3://bucket/b", "/b")]
-    assert [(e["url"], e["path"]) for e in plan["lustre"]["exports"]] == [("s3://bucket/a", "/a")]
-    assert plan["zfs"]["existingId"] == "fsvol-0123456789abcdef0" and plan["zfs"]["deletionPolicy"] is None
-    assert plan["zfs"]["where"] == "SharedStorage[3]/FsxOpenZfsSettings/VolumeId"
+    plan = {item.name: item for item in plan_storage(_config(MINIMAL_CLUSTER + STORAGE))}
+    assert plan["efs"].existing_id is None and plan["efs"].deletion_policy == "Retain"
+    assert (plan["raid"].count, plan["raid"].raid_type, plan["raid"].size) == (3, 1, 10)
+    assert plan["raid"].deletion_policy == "Delete"
+    assert [(i.url, i.path) for i in plan["lustre"].imports] == [("s3://bucket/a", "/a"), ("s3://bucket/b", "/b")]
+    assert [(e.url, e.path, e.events) for e in plan["lustre"].exports] == [("s3://bucket/a", "/a", ("NEW",))]
+    assert plan["zfs"].existing_id == "fsvol-0123456789abcdef0" and plan["zfs"].deletion_policy is None
+    assert plan["zfs"].where == "SharedStorage[3]/FsxOpenZfsSettings/VolumeId"
 
 
 def test_existing_ids_must_be_registered(tmp_path):
@@ -87,8 +90,8 @@ def test_existing_ids_must_be_registered(tmp_path):
 
 
 def test_node_mounts_list_only_storage_with_a_source():
-    record = {"storage": [{"name": "a", "type": "Efs", "mountDir": "/a", "source": "/x"},
-                          {"name": "b", "type": "Ebs", "mountDir": "/b"}]}
+    record = ClusterState("c", "r", "v", "t", storage=[{"name": "a", "type": "Efs", "mountDir": "/a", "source": "/x"},
+                                                        {"name": "b", "type": "Ebs", "mountDir": "/b"}])
     assert node_mounts(record) == [{"name": "a", "type": "Efs", "source": "/x", "target": "/a"}]
 
 
@@ -104,11 +107,12 @@ def test_instance_store_sizes_scale_to_the_cap(disks, cap, expected):
 
 def test_ephemeral_mount_dir_defaults_to_scratch_and_follows_the_queue():
     config = _config(MINIMAL_CLUSTER)
-    assert ephemeral_mount_dir(config, {"nodeType": "ComputeNode", "queueName": "queue1"}) == "/scratch"
+    node = PlannedNode("queue1-dy-cr1-1", "ComputeNode", "c5.xlarge", queue="queue1", compute_resource="cr1")
+    assert ephemeral_mount_dir(config, node) == "/scratch"
     text = MINIMAL_CLUSTER.replace("      Networking:\n        SubnetIds:",
                                    "      ComputeSettings:\n        LocalStorage:\n          EphemeralVolume:\n"
                                    "            MountDir: /local\n      Networking:\n        SubnetIds:")
-    assert ephemeral_mount_dir(_config(text), {"nodeType": "ComputeNode", "queueName": "queue1"}) == "/local"
+    assert ephemeral_mount_dir(_config(text), node) == "/local"
 
 
 def test_striping_method_lvm_then_btrfs_then_one_disk(monkeypatch):

@@ -48,6 +48,7 @@ def validate_config(
     failure_level: str = "ERROR",
     text: str | None = None,
     region: str | None = None,
+    source: str = "<config>",
 ) -> Outcome:
     """Load a cluster or image config (a file, or `text`) and run the schema check and then every validator.
 
@@ -59,7 +60,7 @@ def validate_config(
 
     parse_suppressions(suppress)  # reject a malformed suppressor before doing any work
     spec = IMAGE_CONFIG if kind == "image" else CLUSTER
-    loaded = load_config_text(spec, text) if text is not None else load_config_file(spec, path)
+    loaded = load_config_text(spec, text, source) if text is not None else load_config_file(spec, path)
     outcome = Outcome(failure_level=Level[failure_level])
     schema_type = IMAGE_SCHEMA_VALIDATOR if kind == "image" else SCHEMA_VALIDATOR
     outcome.findings = [Finding(Level[p.level], schema_type, str(p)) for p in loaded.problems]

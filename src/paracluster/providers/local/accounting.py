@@ -16,11 +16,11 @@ import secrets as random
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+from paracluster.plan.spec import JWT_KEY, SLURMRESTD_PORT
 from paracluster.providers.local import database, secrets
+from paracluster.providers.local.state import ClusterState
 from paracluster.slurm import slurmdbd
 
-SLURMRESTD_PORT = 6820
-JWT_KEY = "/var/spool/slurm.state/jwt_hs256.key"  # in the state save location, as Slurm's docs place it
 REST_USER = "slurmrestd"
 DATABASE = "Scheduling/SlurmSettings/Database/PasswordSecretArn"
 MUNGE = "Scheduling/SlurmSettings/MungeKeySecretArn"
@@ -48,12 +48,12 @@ def munge_key(state_dir: Path, arn: str) -> bytes:
     return key
 
 
-def hosts_entries(record: dict, config, state_dir: Path) -> list[str]:
+def hosts_entries(record: ClusterState, config, state_dir: Path) -> list[str]:
     """/etc/hosts lines for the database or standalone slurmdbd the cluster reaches on its own network."""
     settings = config.scheduling.slurm_settings
-    if not record.get("subnet"):
+    if record.network is None:
         return []
-    address = database.attachment_address(record["subnet"])
+    address = database.attachment_address(record.network.subnet)
     if settings.database.present:
         return [f"{address} {database.parse_uri(settings.database.uri)[0]}"]
     if settings.external_slurmdbd.present:
@@ -61,7 +61,7 @@ def hosts_entries(record: dict, config, state_dir: Path) -> list[str]:
     return []
 
 
-def connect_accounting(record: dict, config, state_dir: Path) -> None:
+def connect_accounting(record: ClusterState, config, state_dir: Path) -> None:
     """Start the cluster's database (or check its standalone slurmdbd) and join it to the cluster network."""
     from paracluster.providers.local import standalone
 
@@ -73,21 +73,21 @@ def connect_accounting(record: dict, config, state_dir: Path) -> None:
             server.ensure_running()
             server.ensure_user(settings.database.user_name, password)
             address = server.namespace.attach(record)
-        record["accounting"] = {"databaseId": server.id, "address": address}
+        record.accounting = {"databaseId": server.id, "address": address}
     elif settings.external_slurmdbd.present:
         dbd = standalone.find(state_dir, settings.external_slurmdbd.host, settings.external_slurmdbd.port)
         with dbd.lock():
-            user = record.get("defaultUser") or {}
-            if user and not user.get("host") and dbd.know_user(user):
+            user = record.default_user
+            if user and not user.host and dbd.know_user(user):
                 # slurmdbd maps the user names of its database to uids when it starts: a new user needs a restart,
                 # or its jobs are recorded under uid 0.
                 dbd.stop()
             dbd.ensure_running()
             address = dbd.namespace().attach(record)
-        record["accounting"] = {"slurmdbd": dbd.id, "address": address}
+        record.accounting = {"slurmdbd": dbd.id, "address": address}
 
 
-def disconnect_accounting(record: dict) -> None:
+def disconnect_accounting(record: ClusterState) -> None:
     database.detach(record)
 
 
@@ -102,20 +102,23 @@ def _write_private(path: Path, content: bytes, owner: str = "slurm", mode: int =
     os.replace(temporary, path)
 
 
-def write_files(record: dict, config, cluster_dir: Path, conf_dir: Path, state_dir: Path, default_user: str) -> None:
-    """slurmdbd.conf, its include and the bootstrap script into /opt/slurm/etc; the cluster's JWT key."""
+def ensure_jwt_key(cluster_dir: Path) -> None:
+    """The cluster's HS256 key for slurmrestd's JWTs (made once, root only on the host)."""
     jwt = cluster_dir / "jwt"
     jwt.mkdir(mode=0o700, exist_ok=True)
     if not (jwt / "jwt_hs256.key").exists():
         _write_private(jwt / "jwt_hs256.key", random.token_bytes(32), mode=0o400)
+
+
+def write_files(record: ClusterState, config, conf_dir: Path, state_dir: Path) -> None:
+    """slurmdbd.conf, its include and the bootstrap script into /opt/slurm/etc."""
     settings = config.scheduling.slurm_settings
     if not settings.database.present:
         return
-    head = record["instances"]["head"]
     host, port = database.parse_uri(settings.database.uri)
     inp = slurmdbd.SlurmdbdInput(
-        dbd_host=head["nodeName"], storage_host=host, storage_port=port,
-        storage_loc=slurmdbd.storage_loc(settings.database.database_name, record["name"]),
+        dbd_host=record.head.name, storage_host=host, storage_port=port,
+        storage_loc=slurmdbd.storage_loc(settings.database.database_name, record.name),
         storage_user=settings.database.user_name,
         storage_pass=secrets.get(state_dir, settings.database.password_secret_arn, DATABASE),
         conf_dir="/etc/slurm", log_file="/var/log/slurm/slurmdbd.log", pid_file="/run/slurm/slurmdbd.pid",
@@ -126,71 +129,12 @@ def write_files(record: dict, config, cluster_dir: Path, conf_dir: Path, state_d
     _write_private(conf_dir / slurmdbd.SETTINGS_FILE, slurmdbd.settings_conf(inp).encode())
     script = conf_dir / "pcluster" / "scripts" / "accounting_bootstrap"
     script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(slurmdbd.bootstrap_script(record["name"], ["slurm", default_user]))
+    script.write_text(slurmdbd.bootstrap_script(record.name, ["slurm", record.default_user.name]))
     script.chmod(0o755)
 
 
-def rest_user(record: dict) -> dict:
-    """The unprivileged account slurmrestd runs as (22.05 refuses root and SlurmUser): the host's, or a new one."""
-    if record.get("restUser"):
-        return record["restUser"]
-    try:
-        entry = pwd.getpwnam(REST_USER)
-        user = {"name": REST_USER, "uid": entry.pw_uid, "gid": entry.pw_gid, "host": True}
-    except KeyError:
-        used = {entry.pw_uid for entry in pwd.getpwall()}
-        uid = next(uid for uid in range(64200, 65000) if uid not in used)
-        user = {"name": REST_USER, "uid": uid, "gid": uid, "host": False}
-    record["restUser"] = user
-    return user
-
-
-def slurmrestd_url(record: dict) -> str | None:
-    head = (record.get("instances") or {}).get("head")
-    if not head or not record.get("slurmrestd", True):
+def slurmrestd_url(record: ClusterState) -> str | None:
+    head = record.head
+    if head is None or not record.slurmrestd:
         return None
-    return f"http://{head['privateIpAddress']}:{SLURMRESTD_PORT}"
-
-
-def head_node_parts(record: dict, config, cluster_dir: Path) -> dict:
-    """What the head node's spec gains: services before and after slurmctld, files, accounts, directories."""
-    settings = config.scheduling.slurm_settings
-    head = record["instances"]["head"]
-    key = (cluster_dir / "jwt" / "jwt_hs256.key").read_bytes()
-    files = [{"path": JWT_KEY, "content_b64": base64.b64encode(key).decode(), "mode": 0o600, "owner": "slurm"}]
-    user = rest_user(record)
-    accounts = {}
-    if not user["host"]:
-        accounts = {
-            "passwd": [f"{user['name']}:x:{user['uid']}:{user['gid']}:slurmrestd:/nonexistent:/usr/sbin/nologin"],
-            "group": [f"{user['name']}:x:{user['gid']}:"],
-        }
-    before = []
-    if settings.database.present:
-        before = [
-            {"name": "slurmdbd", "argv": ["/usr/sbin/slurmdbd", "-D"], "timeout": 120.0,
-             "ready": f"tcp:{head['privateIpAddress']}:{slurmdbd.SLURMDBD_PORT}"},
-            {"name": "accounting_bootstrap", "argv": ["/opt/slurm/etc/pcluster/scripts/accounting_bootstrap"],
-             "oneshot": True, "timeout": 60.0},
-        ]
-    plugins = "openapi/v0.0.38"
-    if settings.database.present or settings.external_slurmdbd.present:
-        plugins += ",openapi/dbv0.0.38"
-    after = []
-    if settings.database.present or settings.external_slurmdbd.present:
-        # slurmdbd pushes association changes (a user added by an OnNodeConfigured script, say) only to a
-        # slurmctld that has registered its address; until then they would miss its cache and jobs would run with
-        # no account. So the configure phase ends only once slurmctld is registered.
-        wait = (f"until sacctmgr -n -P show cluster {record['name']} format=controlhost | grep -q .; "
-                "do sleep 0.2; done")
-        after.append({"name": "accounting_registered", "argv": ["/bin/sh", "-c", wait], "oneshot": True,
-                      "timeout": 60.0})
-    after += [{
-        "name": "slurmrestd",
-        "argv": ["/usr/sbin/slurmrestd", "-a", "rest_auth/jwt", "-s", plugins,
-                 f"{head['privateIpAddress']}:{SLURMRESTD_PORT}"],
-        "user": user["name"],
-        "env": {"SLURM_JWT": "daemon"},
-        "ready": f"tcp:{head['privateIpAddress']}:{SLURMRESTD_PORT}",
-    }]
-    return {"before": before, "after": after, "files": files, "accounts": accounts}
+    return f"http://{head.address}:{SLURMRESTD_PORT}"

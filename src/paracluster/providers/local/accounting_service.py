@@ -15,7 +15,7 @@ _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 
 def _users_of(service, key: str, value: str) -> list[str]:
     """Clusters (not yet deleted) whose accounting record names this database or slurmdbd."""
-    return [r["name"] for r in service.store.records() if (r.get("accounting") or {}).get(key) == value]
+    return [r.name for r in service.store.records() if (r.accounting or {}).get(key) == value]
 
 
 def list_databases(service) -> dict:
@@ -41,29 +41,29 @@ def reconnect(service, name: str) -> None:
 
     with service.lock(name):
         record = service.store.load(name)
-        if not record or record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        if not record or record.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             return
         try:
-            accounting.connect_accounting(record, service.config(name), service.store.root)
+            accounting.connect_accounting(record, service.plan(name).config, service.store.root)
         except ClusterError as err:
             LOG.error("accounting of %s: %s", name, err)
 
 
-def cluster_token(service, name: str, user: str | None, lifespan: int | None) -> dict:
+def cluster_token(service, record, user: str | None, lifespan: int | None) -> dict:
     """A JWT for slurmrestd from `scontrol token` on the head node (as root, which may mint one for any user)."""
     from paracluster.providers.local.accounting import slurmrestd_url
 
-    record = service.record(name)
-    head = (record.get("instances") or {}).get("head") or {}
-    if record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE") or not head.get("pid"):
-        raise ConflictError(f"cluster '{name}' is {record['status']}; tokens are available once it is created")
-    user = user or (record.get("defaultUser") or {}).get("name")
+    name = record.name
+    head = record.head
+    if record.status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE") or head is None or not head.instance:
+        raise ConflictError(f"cluster '{name}' is {record.status}; tokens are available once it is created")
+    user = user or (record.default_user.name if record.default_user else None)
     if not _USER.match(user or ""):
         raise BadRequestError(f"--user '{user}' is not a valid user name")
     if lifespan is not None and not 1 <= lifespan <= 365 * 86400:
         raise BadRequestError(f"--lifespan {lifespan} is out of range; give seconds from 1 to 31536000")
     argv = ["scontrol", "token", f"username={user}"] + ([f"lifespan={lifespan}"] if lifespan else [])
-    result = instances.node_exec(head["pid"], argv, timeout=30)
+    result = instances.node_exec(head.instance.pid, argv, timeout=30)
     found = _TOKEN.search(result.stdout)
     if not found:
         reason = (result.stderr.strip().splitlines() or ["no token in scontrol's answer"])[-1]

@@ -16,38 +16,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from paracluster.errors import ClusterError
+from paracluster.plan.actions import scripts_of
+from paracluster.plan.inventory import PlannedNode
 from paracluster.providers.local import buckets
 
-EVENTS = {"OnNodeStart": "on_node_start", "OnNodeConfigured": "on_node_configured", "OnNodeUpdated": "on_node_updated"}
 HTTPS_TIMEOUT = 60  # seconds, as ParallelCluster's executor
 
 
-def owner_of(config, node: dict):
-    """The config section whose CustomActions apply to this node: HeadNode, its queue or its login pool."""
-    if node["nodeType"] == "HeadNode":
-        return config.head_node
-    wanted = node.get("queueName") if node["nodeType"] == "ComputeNode" else node.get("poolName")
-    sections = config.scheduling.slurm_queues if node["nodeType"] == "ComputeNode" else config.login_nodes.pools
-    for section in sections:
-        if section.name == wanted:
-            return section
-    raise ClusterError(f"failed to find the configuration of node {node['nodeName']}: no section named {wanted}")
-
-
-def scripts_of(config, node: dict) -> dict[str, list[dict]]:
-    """{event: [{"url", "args"}, ...]} in the order they run, for the events the node's section has."""
-    actions = owner_of(config, node).custom_actions
-    found: dict[str, list[dict]] = {}
-    for event, attribute in EVENTS.items():
-        action = getattr(actions, attribute, None)  # queues have no OnNodeUpdated
-        if action is None or not action.present:
-            continue
-        steps = [action] if action.is_set("Script") else list(action.sequence)
-        found[event] = [{"url": step.script, "args": [str(arg) for arg in step.args]} for step in steps]
-    return found
-
-
-def resolve(config, node: dict, state_dir: Path, cluster_dir: Path, node_dir: Path) -> dict[str, list[dict]]:
+def resolve(config, node: PlannedNode, state_dir: Path, cluster_dir: Path, node_dir: Path) -> dict[str, list[dict]]:
     """Fetch the node's scripts into `<node_dir>/actions/` and return the spec's `actions` entry.
 
     Each step gets `file` (its path inside the node) or `error` (why it could not be fetched).

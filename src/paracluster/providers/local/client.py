@@ -36,8 +36,7 @@ class ServiceClient:
                                f"see {self.state / 'service.log'}")
         if answer["ok"]:
             return answer["result"]
-        error_class = getattr(errors, answer["error"]["type"], ClusterError)
-        raise error_class(answer["error"]["message"])
+        raise errors.rebuild(answer["error"]["type"], answer["error"]["message"])
 
     def _connect(self) -> socket.socket:
         try:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local import network, processes
+from paracluster.providers.local import hostcmd
 
 DEFAULT_PORT = 3306
 MARIADBD = "/usr/sbin/mariadbd"
@@ -107,16 +108,15 @@ class Namespace:
         result = network.run(["ip", "netns", "exec", self.name, "ss", "-H", "-l", "-t", "-n"], check=False)
         return any(line.split()[3].endswith(f":{port}") for line in result.stdout.splitlines() if len(line.split()) > 3)
 
-    def attach(self, record: dict, slot: int = 0) -> str:
+    def attach(self, record, slot: int = 0) -> str:
         """Join the cluster's bridge (idempotent); return the namespace's address on the cluster network."""
-        index = record["netIndex"]
+        index, subnet = record.network.index, record.network.subnet
         host_end, inner_end = attachment_veth(index), f"pcl{index}"
-        address = attachment_address(record["subnet"], slot)
-        taken = {node["privateIpAddress"] for node in (record.get("instances") or {}).values()}
-        if address in taken:
-            raise ClusterError(f"the cluster network {record['subnet']} has no spare address for the database; "
+        address = attachment_address(subnet, slot)
+        if address in {node.address for node in record.nodes.values()}:
+            raise ClusterError(f"the cluster network {subnet} has no spare address for the database; "
                                "lower MaxCount or the setting local.cluster_prefix_length")
-        prefix = record["subnet"].split("/")[1]
+        prefix = subnet.split("/")[1]
         if not network.link_exists(host_end):
             network.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", inner_end,
                          "netns", self.name])
@@ -133,10 +133,10 @@ def attachment_veth(net_index: int) -> str:
     return f"pcld{net_index}"
 
 
-def detach(record: dict) -> None:
+def detach(record) -> None:
     """Remove the cluster's veth to a database or slurmdbd namespace (its peer goes with it)."""
-    if record.get("netIndex") is not None and network.link_exists(attachment_veth(record["netIndex"])):
-        network.run(["ip", "link", "del", attachment_veth(record["netIndex"])], check=False)
+    if record.network is not None and network.link_exists(attachment_veth(record.network.index)):
+        network.run(["ip", "link", "del", attachment_veth(record.network.index)], check=False)
 
 
 class DatabaseServer:
@@ -194,10 +194,10 @@ class DatabaseServer:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(self.data, ignore_errors=True)
         with open(self.dir / "install.log", "ab") as log:
-            result = subprocess.run(
+            result = hostcmd.run(
                 [INSTALL_DB, "--no-defaults", f"--datadir={staging}", "--user=root",
                  "--auth-root-authentication-method=socket", "--skip-test-db", *SERVER_OPTIONS],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=120)
+                stdout=log, stderr=log, timeout=120)
         if result.returncode != 0 or not (staging / "mysql").is_dir():
             raise ClusterError(f"failed to initialise the database {self.uri}: mariadb-install-db failed; see "
                                f"{self.dir / 'install.log'}")
@@ -211,8 +211,9 @@ class DatabaseServer:
                 f"--port={self.port}",
                 "--bind-address=0.0.0.0", f"--log-error={self.dir / 'mariadb.log'}", *SERVER_OPTIONS]
         with open(self.dir / "mariadb.out", "ab") as log:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       start_new_session=True, close_fds=True)
+            process = hostcmd.spawn(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True, close_fds=True)
+        hostcmd.release(process)  # a long-lived server: the reaper reaps it when it ends
         # nsenter execs mariadbd, so this is the server's PID; the pid file is written once it is up.
         self.pid_file.write_text(f"{process.pid}\n")
 
@@ -231,8 +232,8 @@ class DatabaseServer:
 
     def query(self, sql: str) -> str:
         """Run SQL as the server's root (over its unix socket); the statements go on standard input."""
-        result = subprocess.run([CLIENT, "--no-defaults", f"--socket={self.socket}", "-u", "root", "-N", "-B"],
-                                input=sql, capture_output=True, text=True, timeout=60)
+        result = hostcmd.run([CLIENT, "--no-defaults", f"--socket={self.socket}", "-u", "root", "-N", "-B"],
+                             input=sql, timeout=60)
         if result.returncode != 0 and result.stderr.strip():
             raise ClusterError(f"failed to query the database {self.uri}: {result.stderr.strip().splitlines()[-1]}")
         return result.stdout

@@ -1,9 +1,10 @@
-"""The local provider's fleet: capacity, launch, assignment, termination of compute instances, served per cluster.
+"""The local provider's fleet: capacity, launch, bind, terminate and listing of compute instances, served per cluster.
 
-The contract is `paracluster.fleet`'s. Locally an instance's hostname and address are those of the Slurm node it
-backs (every node name has a fixed address), so `launch` reserves capacity and `assign` boots the node's namespaces
-under the name it is assigned to, the way ParallelCluster assigns launched instances to Slurm nodes. The capacity
-model (settings local.capacity) and injected launch failures act here, on the real launch path.
+The contract is `paracluster.fleet`'s. Locally an instance's address is that of the Slurm node it backs (every
+node name has a fixed address), so `launch` reserves capacity and `bind` boots the node's namespaces under the name
+it is bound to, the way ParallelCluster assigns launched instances to Slurm nodes. The capacity model (setting
+local.capacity, counted across every cluster of this host service) and injected launch failures act here, on the
+real launch path. Answers are kept in the cluster's record by request id until one of their instances ends.
 Each cluster's head node reaches its fleet over a unix socket in <cluster>/fleet, mounted at /run/paracluster/fleet.
 """
 
@@ -17,89 +18,89 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from paracluster import fleet as contract
 from paracluster import rpc
 from paracluster.errors import ClusterError
+from paracluster.fleet import (
+    BindResult,
+    FleetState,
+    LaunchNode,
+    LaunchResult,
+    NodeError,
+    TerminateResult,
+)
 from paracluster.providers.local import instances, instancestore
-from paracluster.providers.local.state import now
+from paracluster.providers.local.state import ClusterState, Instance, Reservation
+from paracluster.records import InstanceRecord, NodeFailure, from_data, now, to_data
 
 LOG = logging.getLogger("paracluster.local")
-REQUEST_MEMORY = 512  # answers remembered per cluster for idempotent retries
-FLEET_REQUESTS = frozenset({"launch", "assign", "terminate", "instances", "fleet_status", "set_fleet_status"})
-FLEET_STATUSES = ("RUNNING", "STOP_REQUESTED", "STOPPING", "STOPPED", "START_REQUESTED", "STARTING", "PROTECTED")
+MANAGED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS")
+FAILURE_MEMORY = 50  # the latest node launch failures kept for describe-cluster-instances
 
 
 class LocalFleet:
-    """Fleet operations of one cluster; `service` gives the record store, locks, settings and faults."""
+    """The fleet of one cluster; `service` gives the record store, locks, settings, faults and booting."""
 
     def __init__(self, service, name: str):
         self.service = service
         self.name = name
-        self._answers: dict[str, dict] = {}
 
-    # --- helpers ----------------------------------------------------------------------------------------------
+    # --- idempotency ----------------------------------------------------------------------------------------
 
-    def _remember(self, request_id: str, answer: dict) -> dict:
-        self._answers[request_id] = answer
-        while len(self._answers) > REQUEST_MEMORY:
-            self._answers.pop(next(iter(self._answers)))
-        return answer
+    def _answered(self, request_id: str, kind: type):
+        record = self.service.store.load(self.name)
+        entry = (record.fleet_answers if record else {}).get(request_id)
+        return from_data(kind, entry["answer"]) if entry else None
 
-    def _in_use(self, instance_type: str) -> int:
-        """Instances of this type running or reserved, across every cluster of this host service."""
-        count = 0
-        for record in self.service.store.records():
-            count += sum(1 for r in record.get("reservations", {}).values() if r["instanceType"] == instance_type)
-            count += sum(
-                1 for node in record.get("instances", {}).values()
-                if node.get("instanceId") and node["instanceType"] == instance_type
-                and node.get("state") in ("pending", "running")
-            )
-        return count
+    @staticmethod
+    def _remember(record: ClusterState, request_id: str, answer, instance_ids: list[str]) -> None:
+        record.fleet_answers[request_id] = {"answer": to_data(answer), "instances": instance_ids}
 
     # --- operations -------------------------------------------------------------------------------------------
 
-    def launch(self, request_id: str, nodes: list[dict], all_or_nothing: bool) -> dict:
+    def launch(self, request_id: str, nodes: list[LaunchNode], all_or_nothing: bool) -> LaunchResult:
         """Reserve one instance per requested node; per compute resource all or nothing if asked (RunInstances)."""
-        if request_id in self._answers:
-            return self._answers[request_id]
-        with self.service.lock(self.name):
-            record = self.service.record(self.name)
-            known = record.get("instances", {})
-            launched, failed = [], []
-            groups: dict[tuple[str, str], list[dict]] = {}
-            for node in nodes:
-                entry = known.get(node.get("name"))
-                if entry is None or entry["nodeType"] != "ComputeNode":
-                    failed.append({"name": node.get("name"), "code": "InvalidNodenameError",
-                                   "message": f"{node.get('name')} is not a compute node of cluster {self.name}"})
-                    continue
-                groups.setdefault((entry["queueName"], entry["computeResource"]), []).append(entry)
-            if record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS"):
-                groups, failed = {}, failed + [
-                    {"name": n["name"], "code": "ClusterNotReady", "message": f"cluster is {record['status']}"}
-                    for n in nodes
-                ]
-            reservations = record.setdefault("reservations", {})
-            for (queue, resource), entries in groups.items():
-                instance_type = entries[0]["instanceType"]
-                available = self._available(instance_type)
-                count = len(entries) if not all_or_nothing or available >= len(entries) else 0
-                count = min(count, available)
-                for index, entry in enumerate(entries):
-                    if index < count:
-                        instance_id = instances.new_instance_id()
-                        reservations[instance_id] = {
-                            "instanceType": instance_type, "queue": queue, "computeResource": resource,
-                            "launchTime": time.time(), "requestedFor": entry["nodeName"],
-                        }
-                        launched.append(self._describe_reservation(instance_id, reservations[instance_id]))
-                    else:
-                        failed.append({"name": entry["nodeName"], "code": "InsufficientInstanceCapacity",
-                                       "message": f"no capacity for {instance_type} (setting local.capacity or an "
-                                                  "injected launch failure)"})
-            record_failures(record, failed)
-            self.service.store.save(record)
-        return self._remember(request_id, {"launched": launched, "failed": failed})
+        # Capacity is the host's: count and reserve under one lock for every cluster of this service.
+        with self.service.capacity_lock, self.service.lock(self.name):
+            answered = self._answered(request_id, LaunchResult)
+            if answered is not None:
+                return answered
+            result = LaunchResult()
+
+            def reserve(record: ClusterState) -> None:
+                groups: dict[tuple[str, str], list] = {}
+                for node in nodes:
+                    entry = record.nodes.get(node.name)
+                    if entry is None or entry.node.node_type != "ComputeNode":
+                        result.failed.append(NodeError(node.name, contract.INVALID_NODE,
+                                                       f"{node.name} is not a compute node of cluster {self.name}"))
+                        continue
+                    groups.setdefault((entry.node.queue, entry.node.compute_resource), []).append(entry)
+                if record.status not in MANAGED_STATUSES:
+                    result.failed += [NodeError(n.name, contract.NOT_READY, f"cluster is {record.status}")
+                                      for entries in groups.values() for n in entries]
+                    groups = {}
+                for (queue, resource), entries in groups.items():
+                    instance_type = entries[0].node.instance_type
+                    available = self._available(instance_type)
+                    count = len(entries) if not all_or_nothing or available >= len(entries) else 0
+                    count = min(count, available)
+                    for index, entry in enumerate(entries):
+                        if index < count:
+                            instance_id = instances.new_instance_id()
+                            reservation = Reservation(instance_type, queue, resource, now(), entry.name)
+                            record.reservations[instance_id] = reservation
+                            result.launched.append(_reservation_record(instance_id, reservation))
+                        else:
+                            result.failed.append(NodeError(
+                                entry.name, "InsufficientInstanceCapacity",
+                                f"no capacity for {instance_type} (setting local.capacity or an injected launch "
+                                "failure)"))
+                record_failures(record, result.failed)
+                self._remember(record, request_id, result, [i.instance_id for i in result.launched])
+
+            self.service.store.update(self.name, reserve)
+        return result
 
     def _available(self, instance_type: str) -> int:
         if self.service.faults.launch_failure(instance_type):
@@ -107,41 +108,36 @@ class LocalFleet:
         limit = self.service.settings["local.capacity"].get(instance_type)
         if limit is None:
             return 1 << 30
-        return max(0, int(limit) - self._in_use(instance_type))
+        return max(0, int(limit) - self.service.instances_in_use(instance_type))
 
-    @staticmethod
-    def _describe_reservation(instance_id: str, reservation: dict) -> dict:
-        return {
-            "instanceId": instance_id, "name": reservation["requestedFor"], "queue": reservation["queue"],
-            "computeResource": reservation["computeResource"], "instanceType": reservation["instanceType"],
-            "privateIpAddress": None, "launchTime": reservation["launchTime"], "state": "pending",
-            "nodeType": "Compute",
-        }
-
-    def assign(self, request_id: str, assignments: dict[str, str], not_before: float | None = None) -> dict:
-        """Boot each reserved instance as the Slurm node it is assigned to ({instance_id: node_name})."""
-        if request_id in self._answers:
-            return self._answers[request_id]
+    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
+        """Boot each reserved instance as the Slurm node it is bound to ({instance id: node name})."""
         from paracluster.providers.local.cluster import Creation, start_node
 
         with self.service.lock(self.name):
-            record = self.service.record(self.name)
-            reservations = record.get("reservations", {})
-            config = self.service.config(self.name)
-            ctx = Creation(record, config, self.service.settings, self.service.store, self.service.faults)
-            booted, failed, to_boot = [], [], []
-            for instance_id, node_name in sorted(assignments.items(), key=lambda item: item[1]):
-                reservation = reservations.pop(instance_id, None)
-                node = record["instances"].get(node_name)
-                if reservation is None or node is None or node["computeResource"] != reservation["computeResource"]:
-                    failed.append({"name": node_name, "code": "InvalidAssignment",
-                                   "message": f"{instance_id} is no reserved instance for {node_name}"})
-                    continue
-                node.update(instanceId=instance_id, launchTime=now(), state="pending", pid=None)
-                to_boot.append(node)
-            ctx.save()
+            answered = self._answered(request_id, BindResult)
+            if answered is not None:
+                return answered
+            result = BindResult()
+            to_boot: list[str] = []
 
-            def boot(node: dict) -> tuple[dict, str | None]:
+            def claim(record: ClusterState) -> None:
+                for instance_id, node_name in sorted(bindings.items(), key=lambda item: item[1]):
+                    reservation = record.reservations.pop(instance_id, None)
+                    node = record.nodes.get(node_name)
+                    if (reservation is None or node is None
+                            or node.node.compute_resource != reservation.compute_resource):
+                        result.failed.append(NodeError(node_name, contract.INVALID_BINDING,
+                                                       f"{instance_id} is no launched instance for {node_name}"))
+                        continue
+                    node.instance = Instance(instance_id, "pending", now())
+                    to_boot.append(node_name)
+
+            record = self.service.store.update(self.name, claim)
+            ctx = Creation(record, self.service.plan(self.name), self.service.settings, self.service.store,
+                           self.service.faults)
+
+            def boot(node_name: str) -> tuple[str, str | None]:
                 # Slurm 22.05 accepts a resumed node only if its boot time (now minus its uptime, rounded up to
                 # whole seconds) is not before the resume request's second: the node's clock must start after the
                 # next whole second, so its time namespace is made no earlier than that.
@@ -149,130 +145,185 @@ class LocalFleet:
                 if delay > 0:
                     time.sleep(delay)
                 try:
-                    start_node(ctx, node, wait=False, save=False)
-                    return node, None
+                    start_node(ctx, record.nodes[node_name], wait=False, save=False)
+                    return node_name, None
                 except ClusterError as err:
-                    return node, str(err)
+                    return node_name, str(err)
 
             with ThreadPoolExecutor(max_workers=instances.PARALLEL_NODE_OPERATIONS) as pool:
-                for node, error in pool.map(boot, to_boot):
-                    if error:
-                        node.update(state="stopped", instanceId=None, pid=None)
-                        failed.append({"name": node["nodeName"], "code": "InstanceBootFailure", "message": error})
-                    else:
-                        node["state"] = "running"
-                        booted.append(node["nodeName"])
-            record_failures(record, failed)
-            ctx.save()
-        return self._remember(request_id, {"booted": booted, "failed": failed})
+                outcomes = dict(pool.map(boot, to_boot))
 
-    def terminate(self, request_id: str, instance_ids: list[str]) -> dict:
+            def finish(current: ClusterState) -> None:
+                for node_name, error in outcomes.items():
+                    booted = record.nodes[node_name].instance
+                    node = current.nodes[node_name]
+                    if error:
+                        node.instance = None
+                        result.failed.append(NodeError(node_name, contract.BOOT_FAILURE, error))
+                    else:
+                        node.instance = Instance(booted.instance_id, "running", booted.launch_time, booted.pid)
+                        result.bound.append(node_name)
+                record_failures(current, result.failed)
+                self._remember(current, request_id, result, [n.instance.instance_id for n in current.nodes.values()
+                                                             if n.name in result.bound])
+
+            self.service.store.update(self.name, finish)
+        return result
+
+    def terminate(self, request_id: str, instance_ids: list[str]) -> TerminateResult:
         """Stop the nodes behind these instances (or drop reservations); unknown ids are reported as failed."""
-        if request_id in self._answers:
-            return self._answers[request_id]
+        store = self.service.store
         with self.service.lock(self.name):
-            record = self.service.record(self.name)
-            store = self.service.store
-            by_id = {n["instanceId"]: n for n in record.get("instances", {}).values() if n.get("instanceId")}
-            terminated, failed, to_stop = [], [], []
-            for instance_id in instance_ids:
-                if record.get("reservations", {}).pop(instance_id, None) is not None:
-                    terminated.append(instance_id)
-                elif instance_id in by_id and by_id[instance_id]["nodeType"] == "ComputeNode":
-                    to_stop.append(by_id[instance_id])
-                else:
-                    failed.append({"instanceId": instance_id, "code": "InvalidInstanceID.NotFound"})
-            instances.stop_nodes([(n.get("pid"), store.node_dir(self.name, n["nodeName"])) for n in to_stop])
+            answered = self._answered(request_id, TerminateResult)
+            if answered is not None:
+                return answered
+            record = store.load(self.name)
+            by_id = record.by_instance()
+            to_stop = [by_id[i] for i in instance_ids
+                       if i in by_id and by_id[i].node.node_type == "ComputeNode"]
+            instances.stop_nodes([(n.instance.pid, store.node_dir(self.name, n.name)) for n in to_stop])
             for node in to_stop:
                 instances.remove_network(record, node)
-                instancestore.release(store.cluster_dir(self.name), node["nodeName"])
-                terminated.append(node["instanceId"])
-                node.update(state="stopped", instanceId=None, pid=None, launchTime=None)
-            self.service.store.save(record)
-        return self._remember(request_id, {"terminated": terminated, "failed": failed})
+                instancestore.release(store.cluster_dir(self.name), node.name)
+            result = TerminateResult()
 
-    def instances(self) -> dict:
-        record = self.service.record(self.name)
-        self.service.refresh_states(record)
-        found = [self._describe_reservation(i, r) for i, r in record.get("reservations", {}).items()]
+            def forget(current: ClusterState) -> None:
+                for instance_id in instance_ids:
+                    node = current.by_instance().get(instance_id)
+                    if current.reservations.pop(instance_id, None) is not None:
+                        result.terminated.append(instance_id)
+                    elif node is not None and node.node.node_type == "ComputeNode":
+                        node.instance = None
+                        result.terminated.append(instance_id)
+                    else:
+                        result.failed.append(NodeError(instance_id, contract.NOT_FOUND))
+                forget_answers(current, result.terminated)
+                self._remember(current, request_id, result, [])
+
+            store.update(self.name, forget)
+        return result
+
+    def instances(self) -> list[InstanceRecord]:
+        record = self.service.store.load(self.name)
+        found = [_reservation_record(i, r) for i, r in record.reservations.items()]
         failures: dict[str, str] = {}
-        for node in record.get("instances", {}).values():
-            if node["nodeType"] != "ComputeNode" or not node.get("instanceId"):
+        ended: list[str] = []
+        for node in record.nodes.values():
+            instance = node.instance
+            if node.node.node_type != "ComputeNode" or instance is None:
                 continue
-            state, reason = node.get("state"), None
+            state, reason = instance.state, None
+            alive = instances.is_alive(instance.pid, self.service.store.node_dir(self.name, node.name))
+            if state == "running" and not alive:
+                state = "terminated"
             if state in ("terminated", "running"):
                 # A node whose PID 1 reported a failed bootstrap (kept alive for debugging, or gone): the cluster
                 # manager counts it at once and shows why in Slurm.
-                status = instances.read_status(self.service.store.node_dir(self.name, node["nodeName"]))
+                status = instances.read_status(self.service.store.node_dir(self.name, node.name))
                 if status.get("state") == "failed":
                     state, reason = "failed", status.get("reason")
-                    if node.get("failureRecorded") != node["instanceId"]:
-                        node["failureRecorded"] = node["instanceId"]
-                        failures[node["nodeName"]] = reason
+                    if not instance.failure_recorded:
+                        failures[node.name] = reason
                 elif state == "terminated":
+                    ended.append(instance.instance_id)
                     continue
-            found.append({
-                "instanceId": node["instanceId"], "name": node["nodeName"], "queue": node["queueName"],
-                "computeResource": node["computeResource"], "instanceType": node["instanceType"],
-                "privateIpAddress": node["privateIpAddress"], "launchTime": _epoch(node.get("launchTime")),
-                "state": state, "nodeType": "Compute", **({"reason": reason} if reason else {}),
-            })
-        if failures:
-            with self.service.lock(self.name):
-                current = self.service.record(self.name)
+            found.append(InstanceRecord(
+                instance_id=instance.instance_id, node_type="ComputeNode", instance_type=node.node.instance_type,
+                state=state, address=node.address, launch_time=instance.launch_time, node_name=node.name,
+                queue=node.node.queue, compute_resource=node.node.compute_resource, reason=reason,
+            ))
+        if failures or ended:
+            def note(current: ClusterState) -> None:
                 record_bootstrap_failures(current, failures)
-                self.service.store.save(current)
-        return {"instances": found}
+                forget_answers(current, ended)
 
-    def fleet_status(self) -> dict:
-        record = self.service.record(self.name)
-        return {"status": record.get("computeFleetStatus", "UNKNOWN"),
-                "lastStatusUpdatedTime": record.get("fleetStatusTime") or record.get("lastUpdatedTime")}
+            self.service.store.update(self.name, note)
+        return found
 
-    def set_fleet_status(self, status: str) -> dict:
-        if status not in FLEET_STATUSES:
+    def status(self) -> FleetState:
+        record = self.service.store.load(self.name)
+        return FleetState(managed=record.status in MANAGED_STATUSES and record.desired.present,
+                          status=record.observed.fleet_status, last_updated_time=record.observed.fleet_status_time)
+
+    def set_status(self, status: str) -> FleetState:
+        if status not in contract.FLEET_STATUSES:
             raise ClusterError(f"unknown compute fleet status '{status}'")
-        with self.service.lock(self.name):
-            record = self.service.record(self.name)
-            record.update(computeFleetStatus=status, fleetStatusTime=now())
-            self.service.store.save(record)
-        return self.fleet_status()
+
+        def change(record: ClusterState) -> None:
+            record.observed.fleet_status = status
+            record.observed.fleet_status_time = now()
+
+        self.service.store.update(self.name, change)
+        return self.status()
+
+    # --- the socket's requests (paracluster.rpc), in the contract's wire form -------------------------------------
+
+    def serve_launch(self, request_id: str, nodes: list[dict], all_or_nothing: bool) -> dict:
+        return to_data(self.launch(request_id, [from_data(LaunchNode, n) for n in nodes], all_or_nothing))
+
+    def serve_bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> dict:
+        return to_data(self.bind(request_id, bindings, not_before))
+
+    def serve_terminate(self, request_id: str, instance_ids: list[str]) -> dict:
+        return to_data(self.terminate(request_id, instance_ids))
+
+    def serve_instances(self) -> list:
+        return to_data(self.instances())
+
+    def serve_status(self) -> dict:
+        return to_data(self.status())
+
+    def serve_set_status(self, status: str) -> dict:
+        return to_data(self.set_status(status))
 
 
-FAILURE_MEMORY = 50  # the latest node launch failures kept for describe-cluster-instances
+def _reservation_record(instance_id: str, reservation: Reservation) -> InstanceRecord:
+    return InstanceRecord(
+        instance_id=instance_id, node_type="ComputeNode", instance_type=reservation.instance_type, state="pending",
+        launch_time=reservation.launch_time, node_name=reservation.requested_for, queue=reservation.queue,
+        compute_resource=reservation.compute_resource,
+    )
 
 
-def record_failures(record: dict, failed: list[dict]) -> None:
+def forget_answers(record: ClusterState, ended: list[str]) -> None:
+    """Drop the remembered answers that handed out any of these instances (they must never be handed out again)."""
+    gone = set(ended)
+    if gone:
+        for request_id in [rid for rid, entry in record.fleet_answers.items() if gone & set(entry["instances"])]:
+            del record.fleet_answers[request_id]
+    # Answers that handed out nothing (terminations, failures) only serve retries that come at once.
+    while len(record.fleet_answers) > 4 * max(64, len(record.nodes)):
+        del record.fleet_answers[next(iter(record.fleet_answers))]
+
+
+def record_failures(record: ClusterState, failed: list[NodeError]) -> None:
     """Remember the latest launch and boot failures per node, the way EC2 errors surface in ParallelCluster."""
     if not failed:
         return
-    history = record.setdefault("nodeFailures", [])
     stamp = now()
-    history.extend({"nodeName": item["name"], "failureCode": item["code"], "failureReason": item.get("message", ""),
-                    "time": stamp} for item in failed)
+    history = record.observed.node_failures
+    history.extend(NodeFailure(item.name, item.code, item.message, stamp) for item in failed)
     del history[:-FAILURE_MEMORY]
 
 
-def record_bootstrap_failures(record: dict, reasons: dict[str, str]) -> None:
-    """Record a BootstrapFailure per node ({node name: reason}), marking its instance as reported, so that each
-    failed instance is reported once."""
+def record_bootstrap_failures(record: ClusterState, reasons: dict[str, str]) -> None:
+    """Record a BootstrapFailure per node ({node name: reason}), once per failed instance."""
     for name in reasons:
-        node = record["instances"][name]
-        node["failureRecorded"] = node["instanceId"]
-    record_failures(record, [{"name": name, "code": "BootstrapFailure", "message": reason}
-                             for name, reason in reasons.items()])
-
-
-def _epoch(text: str | None) -> float | None:
-    if not text:
-        return None
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        if record.nodes[name].instance is not None:
+            record.nodes[name].instance.failure_recorded = True
+    record_failures(record, [NodeError(name, contract.BOOTSTRAP_FAILURE, reason) for name, reason in reasons.items()])
 
 
 def fleet_dir(cluster_dir: Path) -> Path:
     return cluster_dir / "fleet"
+
+
+class _Wire:
+    """The socket's view of a LocalFleet: each request name maps to its serve_ method."""
+
+    def __init__(self, fleet: LocalFleet):
+        for op in contract.OPERATIONS:
+            setattr(self, op, getattr(fleet, f"serve_{op}"))
 
 
 def serve_fleet(service, name: str) -> rpc.Server:
@@ -284,7 +335,7 @@ def serve_fleet(service, name: str) -> rpc.Server:
     directory.chmod(0o750)
     path = directory / "fleet.sock"
     path.unlink(missing_ok=True)
-    server = rpc.Server(str(path), LocalFleet(service, name), FLEET_REQUESTS, f"fleet of {name}", LOG)
+    server = rpc.Server(str(path), _Wire(LocalFleet(service, name)), contract.OPERATIONS, f"fleet of {name}", LOG)
     os.chown(path, 0, slurm_gid)
     path.chmod(0o660)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

@@ -18,6 +18,7 @@ from pathlib import Path
 from paracluster.errors import ClusterError
 from paracluster.providers.local import network, processes
 from paracluster.providers.local.runtime import node_python, node_pythonpath
+from paracluster.providers.local import hostcmd
 
 def new_instance_id() -> str:
     """An id shaped like an EC2 instance id (i- and 17 hex digits)."""
@@ -49,7 +50,7 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.node.boot", str(pidfile), "--"] + init
     # PID 1 keeps these descriptors for its life: a file, not a pipe that closes when the booter exits.
     with open(node_dir / "boot.log", "ab") as log:
-        result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=30)
+        result = hostcmd.run(argv, env=env, stdout=log, stderr=log, timeout=30)
     if result.returncode != 0 or not pidfile.exists():
         raise ClusterError(f"failed to boot node {spec['name']}: {_tail(node_dir / 'boot.log') or 'no PID'}")
     return int(pidfile.read_text())
@@ -173,20 +174,18 @@ def node_exec(
     command = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-T", "--"]
     if user:
         command += ["runuser", "-u", user, "--"]
-    return subprocess.run(
-        command + argv, capture_output=True, text=True, timeout=timeout, input=input_text,
+    return hostcmd.run(
+        command + argv, timeout=timeout, input=input_text,
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root"},
     )
 
 
-def start_network(record: dict, node: dict) -> str:
+def start_network(record, node) -> str:
     """Create the node's namespace and veth on the cluster bridge; return the namespace path."""
-    subnet_prefix = int(record["subnet"].split("/")[1])
-    return network.create_node_network(
-        record["name"], node["nodeName"], record["netIndex"], node["nodeIndex"], node["privateIpAddress"],
-        subnet_prefix,
-    )
+    subnet_prefix = int(record.network.subnet.split("/")[1])
+    return network.create_node_network(record.name, node.name, record.network.index, node.slot, node.address,
+                                       subnet_prefix)
 
 
-def remove_network(record: dict, node: dict) -> None:
-    network.delete_node_network(record["name"], node["nodeName"], record["netIndex"], node["nodeIndex"])
+def remove_network(record, node) -> None:
+    network.delete_node_network(record.name, node.name, record.network.index, node.slot)

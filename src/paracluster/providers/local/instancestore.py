@@ -9,10 +9,10 @@ them when the node stops (a local instance is terminated when it stops).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from paracluster.providers.local.storage import attach_loops, detach_loops
+from paracluster.providers.local import hostcmd
 
 MIB = 1 << 20
 MIN_DISK_MIB = 256  # btrfs needs some room per device; a disk is never made smaller than this
@@ -27,11 +27,11 @@ def disk_sizes_mib(disks_gb: list[int] | tuple[int, ...], cap_gib: float) -> lis
     return [max(MIN_DISK_MIB, int(size * 10**9 / MIB * scale)) for size in disks_gb]
 
 
-def ephemeral_mount_dir(config, node: dict) -> str:
+def ephemeral_mount_dir(config, node) -> str:
     """LocalStorage/EphemeralVolume/MountDir of the node's queue (or of the head node); default /scratch."""
-    if node["nodeType"] == "HeadNode":
+    if node.node_type == "HeadNode":
         return config.head_node.local_storage.ephemeral_volume.mount_dir
-    queue = next(q for q in config.scheduling.slurm_queues if q.name == node["queueName"])
+    queue = next(q for q in config.scheduling.slurm_queues if q.name == node.queue)
     return queue.compute_settings.local_storage.ephemeral_volume.mount_dir
 
 
@@ -39,21 +39,19 @@ def node_disks_dir(cluster_dir: Path, node_name: str) -> Path:
     return cluster_dir / "ephemeral" / node_name
 
 
-def attach(ctx, node: dict) -> dict | None:
+def attach(ctx, node) -> dict | None:
     """Create and attach the node's instance store disks; spec["ephemeral"] for it, or None when it has none.
 
     Like ParallelCluster, nothing is mounted when the ephemeral MountDir is also a shared storage MountDir.
     """
-    from paracluster.catalog import catalog_for_config
-
-    instance_type = catalog_for_config(ctx.config).get(node["instanceType"])
+    instance_type = ctx.plan.catalog.get(node.node.instance_type)
     if instance_type is None or not instance_type.instance_store_disks:
         return None
-    mount_dir = ephemeral_mount_dir(ctx.config, node)
+    mount_dir = ephemeral_mount_dir(ctx.config, node.node)
     shared = {item.mount_dir.rstrip("/") for item in ctx.config.shared_storage}
     if mount_dir.rstrip("/") in shared:
         return None
-    directory = node_disks_dir(ctx.dir, node["nodeName"])
+    directory = node_disks_dir(ctx.dir, node.name)
     directory.mkdir(parents=True, exist_ok=True)
     images = []
     sizes = disk_sizes_mib(instance_type.instance_store_disks, float(ctx.settings["local.instance_store_max_gib"]))
@@ -74,8 +72,8 @@ def release(cluster_dir: Path, node_name: str) -> None:
         # or it keeps the loop devices busy. (vg.pcl.<cluster>.<node>, as node/ephemeral.py names it.)
         group = f"vg.pcl.{cluster_dir.name}.{node_name}"
         if Path("/dev/mapper/control").exists() and shutil.which("vgremove"):
-            subprocess.run(["vgchange", "-an", group], capture_output=True, timeout=60)
-            subprocess.run(["vgremove", "-f", group], capture_output=True, timeout=60)
+            hostcmd.run(["vgchange", "-an", group], timeout=60)
+            hostcmd.run(["vgremove", "-f", group], timeout=60)
         detach_loops(sorted(directory.glob("pcl-disk*.img")))
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
+from paracluster.providers.local import hostcmd
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9 _.@-]{0,254}$")
 
@@ -19,8 +19,7 @@ class KeyPair:
         self.name, self.public_key, self.private_key_path = name, public_key, private_key_path
 
     def fingerprint(self) -> str:
-        result = subprocess.run(["ssh-keygen", "-l", "-f", "/dev/stdin"], input=self.public_key + "\n",
-                                capture_output=True, text=True)
+        result = hostcmd.run(["ssh-keygen", "-l", "-f", "/dev/stdin"], input=self.public_key + "\n")
         return result.stdout.split()[1] if result.returncode == 0 else ""
 
     def describe(self) -> dict:
@@ -68,8 +67,8 @@ def generate_ed25519(private: Path, public: Path, comment: str) -> None:
     temporary = private.with_name(f".{private.name}.{os.getpid()}.tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".pub")):
         leftover.unlink(missing_ok=True)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(temporary)],
-                   check=True, capture_output=True)
+    hostcmd.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(temporary)],
+                check=True, what=f"make an ssh key {private.name}")
     temporary.chmod(0o600)
     os.replace(temporary, private)
     os.replace(temporary.with_name(temporary.name + ".pub"), public)
@@ -87,7 +86,7 @@ def import_public_key(state_dir: Path, name: str, public_key: str) -> KeyPair:
     """Register someone's public key under `name` (the private key stays with them)."""
     _check_name(name)
     text = public_key.strip()
-    check = subprocess.run(["ssh-keygen", "-l", "-f", "/dev/stdin"], input=text + "\n", capture_output=True, text=True)
+    check = hostcmd.run(["ssh-keygen", "-l", "-f", "/dev/stdin"], input=text + "\n")
     if check.returncode != 0 or len(text.splitlines()) != 1:
         raise BadRequestError("the public key file does not hold one OpenSSH public key (ssh-ed25519 AAAA... or "
                               "ssh-rsa AAAA...); pass the .pub file")

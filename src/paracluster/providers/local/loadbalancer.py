@@ -16,6 +16,7 @@ from pathlib import Path
 
 from paracluster.errors import ClusterError
 from paracluster.providers.local import processes
+from paracluster.providers.local import hostcmd
 
 FIRST_PORT = 2222  # port 22 of the host address is tried first; sshd on 0.0.0.0 usually has it
 CHECK_INTERVAL_MS = 1000
@@ -56,15 +57,17 @@ def _free_port(address: str, taken: set[int]) -> int:
     raise ClusterError(f"failed to find a free port on {address} for a login pool's load balancer")
 
 
-def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
+def ensure(record, cluster_dir: Path, gateway: str) -> dict | None:
     """Start (or keep) the cluster's HAProxy for its login pools; record and return {pool: {address, port}}."""
     pools: dict[str, list[tuple[str, str]]] = {}
-    for node in record["instances"].values():
-        if node["nodeType"] == "LoginNode":
-            pools.setdefault(node["poolName"], []).append((node["nodeName"], node["privateIpAddress"]))
+    for node in record.nodes.values():
+        if node.node.node_type == "LoginNode":
+            pools.setdefault(node.node.pool, []).append((node.name, node.address))
     if not pools:
         return None
-    balancer = record.setdefault("loginLoadBalancer", {"pid": None, "listen": {}})
+    if record.load_balancer is None:
+        record.load_balancer = {"pid": None, "listen": {}}
+    balancer = record.load_balancer
     run_dir = cluster_dir / "loadbalancer"
     run_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = run_dir / "haproxy.cfg"
@@ -80,28 +83,31 @@ def ensure(record: dict, cluster_dir: Path, gateway: str) -> dict | None:
         return balancer["listen"]
     stop(record, cluster_dir)
     config_path.write_text(text)
-    check = subprocess.run(["haproxy", "-c", "-q", "-f", str(config_path)], capture_output=True, text=True)
+    check = hostcmd.run(["haproxy", "-c", "-q", "-f", str(config_path)])
     if check.returncode != 0:
         raise ClusterError(f"failed to configure the login load balancer: {check.stderr.strip()[-300:]}")
     with open(run_dir / "haproxy.log", "ab") as log:
-        proc = subprocess.Popen(["haproxy", "-db", "-f", str(config_path)], stdin=subprocess.DEVNULL, stdout=log,
+        proc = hostcmd.spawn(["haproxy", "-db", "-f", str(config_path)], stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=log, start_new_session=True, close_fds=True)
     deadline = time.monotonic() + 5
-    while not (run_dir / "haproxy.sock").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            tail = (run_dir / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
-            raise ClusterError(f"failed to start the login load balancer: {' / '.join(tail) or 'no output'}")
-        time.sleep(0.02)
+    try:
+        while not (run_dir / "haproxy.sock").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                tail = (run_dir / "haproxy.log").read_text(errors="replace").strip().splitlines()[-2:]
+                raise ClusterError(f"failed to start the login load balancer: {' / '.join(tail) or 'no output'}")
+            time.sleep(0.02)
+    finally:
+        hostcmd.release(proc)  # from now on the service's reaper reaps it when it ends
     balancer["pid"] = proc.pid
     return balancer["listen"]
 
 
-def stop(record: dict, cluster_dir: Path) -> None:
+def stop(record, cluster_dir: Path) -> None:
     """Stop the cluster's HAProxy (by its recorded PID, if it is still ours)."""
-    balancer = record.get("loginLoadBalancer") or {}
+    balancer = record.load_balancer or {}
     config_path = cluster_dir / "loadbalancer" / "haproxy.cfg"
     pid = balancer.get("pid")
     if processes.runs_with(pid, str(config_path)):

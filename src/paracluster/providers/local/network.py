@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+from paracluster.providers.local import hostcmd
 
 LOCK_FILE = Path("/run/lock/paracluster-network.lock")
 
@@ -22,11 +23,7 @@ NETNS_DIR = Path("/run/netns")
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run a host command; on failure raise ClusterError with the pasteable command and its output."""
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        output = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise ClusterError(f"failed to run `{' '.join(argv)}` (exit {result.returncode}): {' / '.join(output)}")
-    return result
+    return hostcmd.run(argv, check=check, timeout=timeout)
 
 
 def host_networks() -> list[ipaddress.IPv4Network]:

@@ -1,14 +1,14 @@
-"""The local provider's host service: owns every local resource; the CLI (and later the nodes) talk to it over a socket.
+"""The local provider's host service: owns every local resource; the CLI (and the nodes) talk to it over sockets.
 
 Run: python -m paracluster.providers.local.service (the client starts it on demand). One JSON request per line on a
-unix socket under the state directory, one JSON answer per line. Work on one cluster is serialized by its lock; work
-on different clusters runs in parallel. After a restart it picks up clusters whose create or delete was under way.
+unix socket under the state directory, one JSON answer per line. Long operations on one cluster (create, delete,
+fleet launches) are serialized by its operation lock; requests (delete-cluster, update-compute-fleet) only change
+the record, through the store's short lock, so they never wait for an operation. After a restart it picks up
+clusters whose create or delete was under way.
 """
 
 from __future__ import annotations
 
-import ctypes
-import fcntl
 import logging
 import os
 import signal
@@ -19,23 +19,25 @@ from pathlib import Path
 
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
+from paracluster.providers.local import accounting_service
 from paracluster.providers.local import cluster as pipeline
-from paracluster.providers.local import accounting_service, instances
+from paracluster.providers.local import instances, views
 from paracluster.providers.local.faults import Faults
-from paracluster.providers.local.describe import describe_cluster, describe_instances, summary
+from paracluster.providers.local.hostcmd import ChildReaper
 from paracluster.providers.local.runtime import code_digest, install_runtime
-from paracluster.providers.local.state import StateStore, now
+from paracluster.providers.local.state import ClusterState, Desired, Observed, StateStore
+from paracluster.records import Failure, now, to_data
 from paracluster.settings import Settings, load_settings
 
 LOG = logging.getLogger("paracluster.local")
 SOCKET_NAME = "service.sock"
-# The Service methods the socket serves; the others (locks, resume, fleets) are internal.
+# The Service methods the socket serves; the others (locks, fleets, background work) are internal.
 REQUESTS = frozenset({
-    "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "describe_cluster_instances",
-    "describe_compute_fleet", "update_compute_fleet", "ssh_target",
-    "list_databases", "delete_database", "cluster_token", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
+    "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "cluster_instances",
+    "update_compute_fleet", "ssh_target", "slurm_token",
+    "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
 })
-PR_SET_CHILD_SUBREAPER = 36
+CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 class Service:
@@ -45,18 +47,24 @@ class Service:
         self.settings = settings
         self.store = StateStore(settings.state_path)
         self.faults = Faults(settings)
+        self.capacity_lock = threading.Lock()  # local.capacity counts instances of every cluster of this service
         self._registry = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._threads: list[threading.Thread] = []
+        self._workers: dict[str, threading.Thread] = {}
         self._fleets: dict[str, object] = {}
+        self._plans: dict[str, tuple[str, object]] = {}
 
     def lock(self, name: str) -> threading.Lock:
+        """The cluster's operation lock (create, delete and fleet operations take turns)."""
         with self._registry:
             return self._locks.setdefault(name, threading.Lock())
 
-    def _background(self, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
+    def _background(self, key: str, target, *args) -> None:
+        """Run an operation in a thread of its own; finished threads are forgotten (their number stays bounded)."""
+        thread = threading.Thread(target=target, args=args, daemon=True, name=key)
+        with self._registry:
+            self._workers = {k: t for k, t in self._workers.items() if t.is_alive()}
+            self._workers[f"{key}-{time.monotonic_ns()}"] = thread
         thread.start()
 
     # --- requests ---------------------------------------------------------------------------------------------
@@ -67,28 +75,19 @@ class Service:
 
     def create_cluster(self, name: str, config_text: str, rollback_on_failure: bool = True,
                        region: str | None = None) -> dict:
-        with self._registry:
+        record = ClusterState(name=name, region=region or "local", version=__version__, creation_time=now(),
+                              desired=Desired(rollback_on_failure=rollback_on_failure), observed=Observed(),
+                              slurmrestd=bool(self.settings["slurmrestd"]))
+        directory = self.store.cluster_dir(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "cluster-config.yaml").write_text(config_text)
+        if not self.store.create(record):
             existing = self.store.load(name)
-            if existing is not None:
-                raise ConflictError(
-                    f"cluster '{name}' already exists (status {existing['status']}); choose another name or "
-                    f"delete it with `paracluster delete-cluster -n {name}`"
-                )
-            record = {
-                "name": name,
-                "status": "CREATE_IN_PROGRESS",
-                "region": region or "local",
-                "version": __version__,
-                "creationTime": now(),
-                "computeFleetStatus": "UNKNOWN",
-                "rollbackOnFailure": rollback_on_failure,
-                "failures": [],
-                "instances": {},
-            }
-            self.store.save(record)
-            (self.store.cluster_dir(name) / "cluster-config.yaml").write_text(config_text)
-        self._background(self._run_create, name)
-        return summary(record)
+            status = existing.status if existing else "unknown"
+            raise ConflictError(f"cluster '{name}' already exists (status {status}); choose another name or "
+                                f"delete it with `paracluster delete-cluster -n {name}`")
+        self._background(f"create-{name}", self._run_create, name)
+        return to_data(views.cluster_record(record, self.store))
 
     def ensure_fleet(self, name: str) -> None:
         """Serve the cluster's fleet socket (the head node's resume program and cluster manager use it)."""
@@ -106,38 +105,51 @@ class Service:
             server.server_close()
 
     def _run_create(self, name: str) -> None:
-        self.ensure_fleet(name)
         with self.lock(name):
             record = self.store.load(name)
-            if record is None or record["status"] != "CREATE_IN_PROGRESS":
+            if record is None or record.status != "CREATE_IN_PROGRESS":
                 return
             try:
-                config = self.config(name)
-            except ClusterError as err:
-                record.update(status="CREATE_FAILED",
-                              failures=[{"failureCode": "ClusterCreationFailure", "failureReason": str(err)}])
-                self.store.save(record)
+                self.ensure_fleet(name)
+                plan = self.plan(name)
+                ctx = pipeline.Creation(record, plan, self.settings, self.store, self.faults)
+            except Exception as err:  # noqa: BLE001 - whatever stops a create ends it as CREATE_FAILED
+                reason = str(err) if isinstance(err, ClusterError) else f"{type(err).__name__}: {err}"
+                LOG.error("create %s: failed to prepare: %s", name, reason)
+                pipeline.fail_create(self.store, name, f"failed to prepare the create: {reason}")
                 return
-            ctx = pipeline.Creation(record, config, self.settings, self.store, self.faults)
-            pipeline.create(ctx, rollback=record.get("rollbackOnFailure", True))
+            pipeline.create(ctx)
 
-    def config(self, name: str):
+    def plan(self, name: str):
+        """The cluster's plan, from its stored configuration (kept while the configuration is unchanged)."""
         from paracluster.config.load import load_config_text
         from paracluster.config.schema import CLUSTER
+        from paracluster.plan import build_plan
 
-        loaded = load_config_text(CLUSTER, (self.store.cluster_dir(name) / "cluster-config.yaml").read_text())
+        text = (self.store.cluster_dir(name) / "cluster-config.yaml").read_text()
+        cached = self._plans.get(name)
+        if cached and cached[0] == text:
+            return cached[1]
+        loaded = load_config_text(CLUSTER, text)
         if loaded.config is None:
-            raise ClusterError(f"the stored configuration of cluster '{name}' no longer loads: {loaded.errors[0]}")
-        return loaded.config
+            raise ClusterError(f"the stored configuration of cluster '{name}' no longer loads: {loaded.problems[0]}")
+        plan = build_plan(name, loaded.config)
+        self._plans[name] = (text, plan)
+        return plan
 
-    def delete_cluster(self, name: str) -> dict:
-        with self._registry:
-            record = self.record(name)
-            if record["status"] != "DELETE_IN_PROGRESS":
-                record["status"] = "DELETE_IN_PROGRESS"
-                self.store.save(record)
-        self._background(self._run_delete, name)
-        return summary(record)
+    def delete_cluster(self, name: str, region: str | None = None) -> dict:
+        """Ask for the cluster to go; a create under way stops at its next step and the delete follows it."""
+        self.record(name, region)
+
+        def ask(record: ClusterState) -> None:
+            record.desired.present = False
+            if record.observed.status == "DELETE_FAILED":
+                record.observed.status = "DELETE_IN_PROGRESS"
+                record.observed.failures = []
+
+        record = self.store.update(name, ask)
+        self._background(f"delete-{name}", self._run_delete, name)
+        return to_data(views.cluster_record(record, self.store))
 
     def _run_delete(self, name: str) -> None:
         started = time.monotonic()
@@ -146,81 +158,84 @@ class Service:
         with self.lock(name):
             LOG.info("delete %s: locked (%.2fs)", name, time.monotonic() - started)
             record = self.store.load(name)
-            if record is None:
+            if record is None or record.desired.present:
                 return
             try:
                 pipeline.teardown(record, self.store)
             except Exception as err:  # noqa: BLE001 - a failed delete is reported, and can be retried
                 LOG.error("delete %s failed: %s", name, err)
-                record.update(status="DELETE_FAILED",
-                              failures=[{"failureCode": "ClusterDeletionFailure", "failureReason": str(err)}])
-                self.store.save(record)
+                reason = str(err)
+
+                def failed(current: ClusterState) -> None:
+                    current.observed.status = "DELETE_FAILED"
+                    current.observed.failures = [Failure("ClusterDeletionFailure", reason)]
+
+                self.store.update(name, failed)
                 return
             self.store.remove(name)
+            self._plans.pop(name, None)
             LOG.info("delete %s: complete (%.2fs)", name, time.monotonic() - started)
 
-    def describe_cluster(self, name: str) -> dict:
-        record = self.record(name)
+    def describe_cluster(self, name: str, region: str | None = None) -> dict:
+        record = self.record(name, region)
         self.refresh_states(record)
-        return describe_cluster(record, self.store)
+        return to_data(views.cluster_record(record, self.store, detail=True))
 
-    def list_clusters(self, statuses: list[str] | None = None) -> dict:
-        records = self.store.records()
-        return {"clusters": [summary(r) for r in records if not statuses or r["status"] in statuses]}
+    def list_clusters(self, region: str | None = None) -> list:
+        return [to_data(views.cluster_record(r, self.store)) for r in self.store.records()
+                if region is None or r.region == region]
 
-    def describe_cluster_instances(self, name: str, node_type: str | None = None, queue: str | None = None) -> dict:
-        record = self.record(name)
+    def cluster_instances(self, name: str, region: str | None = None) -> dict:
+        record = self.record(name, region)
         self.refresh_states(record)
-        body = {"instances": describe_instances(record, node_type, queue)}
-        failures = [f for f in record.get("nodeFailures", [])
-                    if not queue or f["nodeName"].startswith(f"{queue}-")]
-        if failures and node_type in (None, "ComputeNode"):
-            body["nodeFailures"] = failures  # ParaCluster: recent launch failures of compute nodes
-        return body
+        return {"instances": to_data(views.instance_records(record)),
+                "node_failures": to_data(record.observed.node_failures)}
 
-    def describe_compute_fleet(self, name: str) -> dict:
-        record = self.record(name)
-        return {"status": record.get("computeFleetStatus", "UNKNOWN"),
-                "lastStatusUpdatedTime": record.get("fleetStatusTime") or record.get("lastUpdatedTime")}
-
-    def update_compute_fleet(self, name: str, status: str) -> dict:
+    def update_compute_fleet(self, name: str, status: str, region: str | None = None) -> dict:
         """Ask the cluster manager to stop or start the compute fleet (it moves the status on as it acts)."""
         allowed = {"START_REQUESTED": ("STOPPED", "STOPPING", "STOP_REQUESTED", "PROTECTED"),
                    "STOP_REQUESTED": ("RUNNING", "STARTING", "START_REQUESTED", "PROTECTED")}
         if status not in allowed:
             raise BadRequestError(f"--status {status} is not valid for a Slurm cluster; use START_REQUESTED or "
                                   "STOP_REQUESTED")
-        with self.lock(name):
-            record = self.record(name)
-            current = record.get("computeFleetStatus", "UNKNOWN")
-            if record["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-                raise ConflictError(f"cluster '{name}' is {record['status']}; the compute fleet can be stopped or "
+        self.record(name, region)
+
+        def request(record: ClusterState) -> None:
+            current = record.observed.fleet_status
+            if record.status not in CREATED:
+                raise ConflictError(f"cluster '{name}' is {record.status}; the compute fleet can be stopped or "
                                     "started once the cluster is created")
             if current not in allowed[status]:
                 raise ConflictError(f"the compute fleet of cluster '{name}' is {current}; {status} is not possible "
                                     "now")
-            record.update(computeFleetStatus=status, fleetStatusTime=now())
-            self.store.save(record)
-        return self.describe_compute_fleet(name)
+            record.observed.fleet_status = status
+            record.observed.fleet_status_time = now()
 
-    def ssh_target(self, name: str, login_pool: str | None = None) -> dict:
-        record = self.record(name)
-        head = record.get("instances", {}).get(pipeline.HEAD_NODE_NAME)
-        if not head or head.get("state") != "running":
-            raise ClusterError(f"the head node of cluster '{name}' is not running (cluster status {record['status']})")
+        record = self.store.update(name, request)
+        return {"status": record.observed.fleet_status, "last_updated_time": record.observed.fleet_status_time}
+
+    def ssh_target(self, name: str, login_pool: str | None = None, region: str | None = None) -> dict:
+        record = self.record(name, region)
+        head = record.head
+        if head is None or head.state != "running":
+            raise ClusterError(f"the head node of cluster '{name}' is not running (cluster status {record.status})")
         target = {
-            "user": (record.get("defaultUser") or {}).get("name"),
-            "address": head["privateIpAddress"],
-            "keyName": record.get("keyName"),
-            "knownHosts": str(self.store.cluster_dir(name) / "ssh" / "known_hosts"),
+            "user": record.default_user.name if record.default_user else None,
+            "address": head.address,
+            "key_name": record.key_name,
+            "known_hosts": str(self.store.cluster_dir(name) / "ssh" / "known_hosts"),
         }
         if login_pool is not None:
-            listen = (record.get("loginLoadBalancer") or {}).get("listen", {})
+            listen = (record.load_balancer or {}).get("listen", {})
             if login_pool not in listen:
                 pools = ", ".join(sorted(listen)) or "none"
                 raise NotFoundError(f"cluster '{name}' has no login pool '{login_pool}' (its pools: {pools})")
             target.update(address=listen[login_pool]["address"], port=listen[login_pool]["port"])
         return target
+
+    def slurm_token(self, name: str, user: str | None = None, lifespan: int | None = None,
+                    region: str | None = None) -> dict:
+        return accounting_service.cluster_token(self, self.record(name, region), user, lifespan)
 
     # --- accounting (providers/local/accounting_service.py) -------------------------------------------------
 
@@ -229,9 +244,6 @@ class Service:
 
     def delete_database(self, uri: str) -> dict:
         return accounting_service.delete_database(self, uri)
-
-    def cluster_token(self, name: str, user: str | None = None, lifespan: int | None = None) -> dict:
-        return accounting_service.cluster_token(self, name, user, lifespan)
 
     def create_slurmdbd(self, **request) -> dict:
         return accounting_service.create_slurmdbd(self, **request)
@@ -242,48 +254,54 @@ class Service:
     def delete_slurmdbd(self, host: str, port: int) -> dict:
         return accounting_service.delete_slurmdbd(self, host, port)
 
-    def record(self, name: str) -> dict:
+    # --- internal ---------------------------------------------------------------------------------------------
+
+    def record(self, name: str, region: str | None = None) -> ClusterState:
+        """The cluster's record; a cluster of another region is not found, as in ParallelCluster."""
         record = self.store.load(name)
-        if record is None:
-            raise NotFoundError(f"cluster '{name}' does not exist; see `paracluster list-clusters`")
+        if record is None or (region is not None and record.region != region):
+            where = f" in region {region}" if region else ""
+            raise NotFoundError(f"cluster '{name}' does not exist{where}; see `paracluster list-clusters`")
         return record
 
-    def refresh_states(self, record: dict) -> None:
+    def refresh_states(self, record: ClusterState) -> None:
         """Report nodes whose PID 1 is gone as terminated (a crash or a kill while the service looked away)."""
-        for node in record.get("instances", {}).values():
-            if node.get("state") in ("running", "pending") and node.get("pid"):
-                if not instances.is_alive(node["pid"], self.store.node_dir(record["name"], node["nodeName"])):
-                    node["state"] = "terminated"
+        for node in record.nodes.values():
+            instance = node.instance
+            if instance and instance.state in ("running", "pending") and instance.pid:
+                if not instances.is_alive(instance.pid, self.store.node_dir(record.name, node.name)):
+                    instance.state = "terminated"
+
+    def instances_in_use(self, instance_type: str) -> int:
+        """Instances of this type running or reserved, across every cluster of this host service."""
+        count = 0
+        for record in self.store.records():
+            count += sum(1 for r in record.reservations.values() if r.instance_type == instance_type)
+            count += sum(1 for node in record.nodes.values()
+                         if node.instance and node.node.instance_type == instance_type
+                         and node.instance.state in ("pending", "running"))
+        return count
 
     # --- restart ----------------------------------------------------------------------------------------------
 
     def resume(self) -> None:
         """Continue what a previous service instance left under way (steps are idempotent)."""
         for record in self.store.records():
-            if record["status"] not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
-                self.ensure_fleet(record["name"])
-                if record.get("accounting"):
-                    self._background(accounting_service.reconnect, self, record["name"])
-            if record["status"] == "CREATE_IN_PROGRESS":
-                LOG.info("resuming the create of %s", record["name"])
-                self._background(self._run_create, record["name"])
-            elif record["status"] == "DELETE_IN_PROGRESS":
-                LOG.info("resuming the delete of %s", record["name"])
-                self._background(self._run_delete, record["name"])
-
-
-def _reap_children(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
-    # As a child subreaper the service inherits nodes whose booter exited; reap them when they end.
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            if record.status not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
+                self.ensure_fleet(record.name)
+                if record.accounting:
+                    self._background(f"accounting-{record.name}", accounting_service.reconnect, self, record.name)
+            if record.status == "CREATE_IN_PROGRESS":
+                LOG.info("resuming the create of %s", record.name)
+                self._background(f"create-{record.name}", self._run_create, record.name)
+            elif record.status == "DELETE_IN_PROGRESS":
+                LOG.info("resuming the delete of %s", record.name)
+                self._background(f"delete-{record.name}", self._run_delete, record.name)
 
 
 def serve(settings: Settings) -> None:
+    import fcntl
+
     state = settings.state_path
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)
@@ -293,8 +311,8 @@ def serve(settings: Settings) -> None:
     except BlockingIOError:
         LOG.info("another host service owns %s; exiting", state)
         return
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    signal.signal(signal.SIGCHLD, _reap_children)
+    # Nodes outlive their booters; as their subreaper the service reaps them, and only them.
+    ChildReaper.install()
     install_runtime()
     service = Service(settings)
     socket_path = state / SOCKET_NAME

@@ -21,6 +21,7 @@ from paracluster.errors import BadRequestError, ClusterError, NotFoundError
 from paracluster.providers.local import database, processes, secrets
 from paracluster.providers.local.accounting import munge_key
 from paracluster.slurm import slurmdbd
+from paracluster.providers.local import hostcmd
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 START_TIMEOUT = 60.0
@@ -128,14 +129,14 @@ class Slurmdbd:
                 shutil.copyfile(f"/etc/{name}", self.dir / name)
         (self.dir / "run.sh").write_text(RUN_SCRIPT.format(dir=self.dir))
 
-    def know_user(self, user: dict) -> bool:
+    def know_user(self, user) -> bool:
         """Add a cluster's default user to this slurmdbd's user database (in place: the file is bind-mounted);
         whether it was new."""
         added = False
-        for name, line in (("passwd", f"{user['name']}:x:{user['uid']}:{user['gid']}::/nonexistent:/usr/sbin/nologin"),
-                           ("group", f"{user['name']}:x:{user['gid']}:")):
+        for name, line in (("passwd", f"{user.name}:x:{user.uid}:{user.gid}::/nonexistent:/usr/sbin/nologin"),
+                           ("group", f"{user.name}:x:{user.gid}:")):
             path = self.dir / name
-            if path.exists() and not any(entry.split(":", 1)[0] == user["name"]
+            if path.exists() and not any(entry.split(":", 1)[0] == user.name
                                          for entry in path.read_text().splitlines()):
                 with open(path, "a") as out:
                     out.write(line + "\n")
@@ -145,8 +146,9 @@ class Slurmdbd:
     def _start(self, server: database.DatabaseServer) -> None:
         argv = ["nsenter", f"--net={server.namespace.path}", "unshare", "--mount", "--", "sh", str(self.dir / "run.sh")]
         with open(self.dir / "slurmdbd.out", "ab") as log:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       start_new_session=True, close_fds=True)
+            process = hostcmd.spawn(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True, close_fds=True)
+        hostcmd.release(process)  # a long-lived server: the reaper reaps it when it ends
         (self.dir / "slurmdbd.pid").write_text(f"{process.pid}\n")
 
     def _wait_ready(self, server: database.DatabaseServer) -> None:

@@ -10,94 +10,36 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from paracluster.errors import ClusterError, ConflictError, NotFoundError
+from paracluster.plan.storage import PlannedStorage, Transfer, plan_storage
 from paracluster.providers.local import buckets
 from paracluster.providers.local.storage_registry import Registry
-
-# StorageType -> (its settings attribute, the attribute naming an existing one, the registry kinds that id may be)
-_EXISTING = {
-    "Efs": ("efs_settings", "file_system_id", ("Efs",)),
-    "FsxLustre": ("fsx_lustre_settings", "file_system_id", ("FsxLustre",)),
-    "FsxOntap": ("fsx_ontap_settings", "volume_id", ("FsxOntap",)),
-    "FsxOpenZfs": ("fsx_open_zfs_settings", "volume_id", ("FsxOpenZfs",)),
-    "FileCache": ("file_cache_settings", "file_cache_id", ("FileCache",)),
-    "Ebs": ("ebs_settings", "volume_id", ("Ebs",)),
-}
-
-
-def plan_storage(config) -> list[dict]:
-    """What each SharedStorage item needs (pure): an existing id to attach, or what to create, and its policy."""
-    planned = []
-    for index, item in enumerate(config.shared_storage):
-        attr, id_attr, kinds = _EXISTING[item.storage_type]
-        settings = getattr(item, attr)
-        where = settings.path
-        existing = getattr(settings, id_attr)
-        entry = {"name": item.name, "type": item.storage_type, "mountDir": item.mount_dir, "existingId": existing,
-                 "kinds": list(kinds), "where": f"{where}/{_ID_KEYS[id_attr]}",
-                 "deletionPolicy": None if existing else _deletion_policy(settings)}
-        if item.storage_type == "Ebs" and not existing:
-            raid = settings.raid
-            entry.update(size=settings.size, snapshotId=settings.snapshot_id,
-                         count=raid.number_of_volumes if raid.present else 1,
-                         raidType=raid.raid_type if raid.present else None)
-        if item.storage_type == "FsxLustre" and not existing:
-            entry["imports"], entry["exports"] = _lustre_transfers(settings, where)
-        planned.append(entry)
-    return planned
-
-
-_ID_KEYS = {"file_system_id": "FileSystemId", "volume_id": "VolumeId", "file_cache_id": "FileCacheId"}
-
-
-def _deletion_policy(settings) -> str:
-    try:
-        return settings.deletion_policy or "Delete"
-    except AttributeError:
-        return "Delete"  # types without a DeletionPolicy key are only ever existing ones
-
-
-def _lustre_transfers(settings, where: str) -> tuple[list[dict], list[dict]]:
-    """Imports at create and exports at delete between local buckets and a new FSx for Lustre file system."""
-    imports, exports = [], []
-    if settings.import_path:
-        imports.append({"url": settings.import_path, "path": "/", "where": f"{where}/ImportPath"})
-    if settings.export_path:
-        exports.append({"url": settings.export_path, "path": "/", "where": f"{where}/ExportPath",
-                        "events": ["NEW", "CHANGED"]})
-    for index, dra in enumerate(settings.data_repository_associations):
-        dra_where = f"{where}/DataRepositoryAssociations[{index}]/DataRepositoryPath"
-        imports.append({"url": dra.data_repository_path, "path": dra.file_system_path, "where": dra_where})
-        if dra.auto_export_policy:
-            exports.append({"url": dra.data_repository_path, "path": dra.file_system_path, "where": dra_where,
-                            "events": list(dra.auto_export_policy)})
-    return imports, exports
-
+from paracluster.records import to_data
+from paracluster.providers.local import hostcmd
 
 def check_existing(config, state_dir: Path) -> None:
     """Refuse a config that names storage the local provider does not have, before anything is created."""
     registry = Registry(state_dir)
-    for entry in plan_storage(config):
-        if entry["existingId"]:
-            found = registry.require(entry["existingId"], tuple(entry["kinds"]), entry["where"])
+    for planned in plan_storage(config):
+        if planned.existing_id:
+            found = registry.require(planned.existing_id, planned.kinds, planned.where)
             if found["type"] == "Ebs" and found.get("attachments"):
-                raise ConflictError(f"{entry['where']}: volume {found['id']} is in use by cluster "
+                raise ConflictError(f"{planned.where}: volume {found['id']} is in use by cluster "
                                     f"{found['attachments'][0]}; an EBS volume attaches to one cluster at a time")
-        elif entry.get("snapshotId"):
-            registry.require(entry["snapshotId"], ("Snapshot",), entry["where"].rsplit("/", 1)[0] + "/SnapshotId")
-        for transfer in entry.get("imports", []):
+        elif planned.snapshot_id:
+            registry.require(planned.snapshot_id, ("Snapshot",), planned.snapshot_where)
+        for transfer in planned.imports:
             _bucket_dir(state_dir, transfer)
 
 
-def _bucket_dir(state_dir: Path, transfer: dict) -> Path:
-    bucket, _ = buckets.parse_url(transfer["url"])
+def _bucket_dir(state_dir: Path, transfer: Transfer) -> Path:
+    bucket, _ = buckets.parse_url(transfer.url)
     if not (buckets.buckets_root(state_dir) / bucket).is_dir():
-        raise NotFoundError(f"{transfer['where']}: bucket '{bucket}' does not exist; create it with "
-                            f"`paracluster s3 cp FILE {transfer['url']}`")
-    return buckets.prefix_path(state_dir, transfer["url"])
+        raise NotFoundError(f"{transfer.where}: bucket '{bucket}' does not exist; create it with "
+                            f"`paracluster s3 cp FILE {transfer.url}`")
+    return buckets.prefix_path(state_dir, transfer.url)
 
 
 # --- create ---------------------------------------------------------------------------------------------------
@@ -107,17 +49,18 @@ def attach_shared_storage(ctx) -> None:
     """Create-cluster step: create or attach every SharedStorage item and mount EBS volumes on the host."""
     record, state_dir = ctx.record, ctx.store.root
     registry = Registry(state_dir)
-    record["sharedStorageType"] = ctx.config.head_node.shared_storage_type
-    items = record.setdefault("storage", [])
+    record.shared_storage_type = ctx.config.head_node.shared_storage_type
+    items = record.storage
     done = {item["name"]: item for item in items}
-    for plan in plan_storage(ctx.config):
-        item = done.get(plan["name"])
+    for planned in ctx.plan.storage:
+        item = done.get(planned.name)
         if item is None:
             with registry.locked():
-                entry = _create_or_find(registry, plan, record["name"], state_dir)
-                registry.attach(entry, record["name"], plan["where"])
-            item = {key: plan[key] for key in ("name", "type", "mountDir", "deletionPolicy", "where")}
-            item.update(id=entry["id"], managed=not plan["existingId"], exports=plan.get("exports", []))
+                entry = _create_or_find(registry, planned, record.name, state_dir)
+                registry.attach(entry, record.name, planned.where)
+            item = {"name": planned.name, "type": planned.storage_type, "mountDir": planned.mount_dir,
+                    "deletionPolicy": planned.deletion_policy, "where": planned.where, "id": entry["id"],
+                    "managed": not planned.existing_id, "exports": to_data(planned.exports)}
             items.append(item)
             ctx.save()  # recorded at once, so a failed create still cleans up what it made
         entry = registry.get(item["id"])
@@ -126,8 +69,8 @@ def attach_shared_storage(ctx) -> None:
             item["loops"] = _loops_of(registry.images(entry))
         else:
             if item["managed"] and not item.get("imported"):
-                for transfer in plan.get("imports", []):
-                    _copy_tree(_bucket_dir(state_dir, transfer), _inside(registry.data_dir(entry), transfer["path"]))
+                for transfer in planned.imports:
+                    _copy_tree(_bucket_dir(state_dir, transfer), _inside(registry.data_dir(entry), transfer.path))
                 item["imported"] = True
             item["source"] = str(registry.data_dir(entry))
         ctx.save()
@@ -140,16 +83,16 @@ def attach_shared_storage(ctx) -> None:
         _merge_tree(shared_dirs(ctx.dir)["/home"], Path(home["source"]))
 
 
-def _create_or_find(registry: Registry, plan: dict, cluster: str, state_dir: Path) -> dict:
-    if plan["existingId"]:
-        return registry.require(plan["existingId"], tuple(plan["kinds"]), plan["where"])
-    settings = {"mountDir": plan["mountDir"], "deletionPolicy": plan["deletionPolicy"]}
-    if plan["type"] != "Ebs":
-        return registry.create_file_system(plan["type"], name=plan["name"], cluster=cluster, settings=settings)
+def _create_or_find(registry: Registry, planned: PlannedStorage, cluster: str, state_dir: Path) -> dict:
+    if planned.existing_id:
+        return registry.require(planned.existing_id, planned.kinds, planned.where)
+    settings = {"mountDir": planned.mount_dir, "deletionPolicy": planned.deletion_policy}
+    if planned.storage_type != "Ebs":
+        return registry.create_file_system(planned.storage_type, name=planned.name, cluster=cluster, settings=settings)
     snapshot = None
-    if plan.get("snapshotId"):
-        snapshot = registry.require(plan["snapshotId"], ("Snapshot",), plan["where"].rsplit("/", 1)[0] + "/SnapshotId")
-    return registry.create_volume(plan.get("size"), count=plan["count"], raid_type=plan["raidType"], name=plan["name"],
+    if planned.snapshot_id:
+        snapshot = registry.require(planned.snapshot_id, ("Snapshot",), planned.snapshot_where)
+    return registry.create_volume(planned.size, count=planned.count, raid_type=planned.raid_type, name=planned.name,
                                   cluster=cluster, snapshot=snapshot, settings=settings)
 
 
@@ -212,7 +155,7 @@ def _merge_tree(source: Path, target: Path) -> None:
 
 
 def _run(argv: list[str], what: str) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = hostcmd.run(argv, timeout=600)
     if result.returncode != 0:
         raise ClusterError(f"failed to {what}: {(result.stderr or result.stdout).strip()[-300:]}")
     return result.stdout
@@ -222,7 +165,7 @@ def _loops_of(images: list[Path]) -> list[str]:
     """The loop devices attached to these image files, in order (one per image, or empty)."""
     devices = []
     for image in images:
-        out = subprocess.run(["losetup", "-j", str(image), "-O", "NAME", "-n"], capture_output=True, text=True).stdout
+        out = hostcmd.run(["losetup", "-j", str(image), "-O", "NAME", "-n"]).stdout
         found = out.split()
         if found:
             devices.append(found[0])
@@ -248,10 +191,12 @@ def detach_loops(images: list[Path], timeout: float = 5.0) -> None:
     import time
 
     for image in images:
-        out = subprocess.run(["losetup", "-j", str(image), "-O", "NAME", "-n"], capture_output=True, text=True).stdout
+        out = hostcmd.run(["losetup", "-j", str(image), "-O", "NAME", "-n"]).stdout
         for device in out.split():
-            subprocess.run(["btrfs", "device", "scan", "--forget", device], capture_output=True)
-            subprocess.run(["losetup", "-d", device], capture_output=True)
+            # btrfs remembers the devices of a RAID it saw; a missing btrfs-progs must not keep the device attached.
+            if shutil.which("btrfs"):
+                hostcmd.run(["btrfs", "device", "scan", "--forget", device])
+            hostcmd.run(["losetup", "-d", device])
     deadline = time.monotonic() + timeout
     while any(_loops_of([image]) for image in images) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -288,7 +233,7 @@ def _mount_volume(registry: Registry, entry: dict, mount_point: Path) -> Path:
 INTERNAL_EFS_NAME = "internal-shared-dirs"
 
 
-def internal_shared_dirs(record: dict, config, state_dir: Path, cluster_dir: Path) -> None:
+def internal_shared_dirs(record, config, state_dir: Path, cluster_dir: Path) -> None:
     """Where the internal shared dirs (/home, /opt/slurm, /opt/parallelcluster/shared) live.
 
     HeadNode/SharedStorageType Ebs keeps them on the head node's root volume: a directory of the cluster. Efs (since
@@ -296,39 +241,39 @@ def internal_shared_dirs(record: dict, config, state_dir: Path, cluster_dir: Pat
     listed by `paracluster storage list` while the cluster lives. Idempotent.
     """
     shared = cluster_dir / "shared"
-    if config.head_node.shared_storage_type != "Efs" or record.get("internalEfs"):
+    if config.head_node.shared_storage_type != "Efs" or record.internal_efs:
         return
     registry = Registry(state_dir)
     with registry.locked():
-        entry = registry.create_file_system("Efs", name=INTERNAL_EFS_NAME, cluster=record["name"])
-        registry.attach(entry, record["name"], "HeadNode/SharedStorageType")
-    record["internalEfs"] = entry["id"]
+        entry = registry.create_file_system("Efs", name=INTERNAL_EFS_NAME, cluster=record.name)
+        registry.attach(entry, record.name, "HeadNode/SharedStorageType")
+    record.internal_efs = entry["id"]
     if shared.is_dir() and not shared.is_symlink():
         _merge_tree(shared, registry.data_dir(entry))  # a create resumed after the directory was made
         shutil.rmtree(shared)
     shared.symlink_to(registry.data_dir(entry))
 
 
-def _delete_internal_efs(record: dict, registry: Registry) -> None:
-    storage_id = record.get("internalEfs")
+def _delete_internal_efs(record, registry: Registry) -> None:
+    storage_id = record.internal_efs
     if storage_id and registry.get(storage_id):
         with registry.locked():
-            registry.detach(storage_id, record["name"])
+            registry.detach(storage_id, record.name)
             registry.delete(storage_id)
 
 
-def release_shared_storage(record: dict, state_dir: Path, cluster_dir: Path) -> None:
+def release_shared_storage(record, state_dir: Path, cluster_dir: Path) -> None:
     """Teardown: unmount and detach volumes, export to buckets, then Delete, Retain or Snapshot each managed item.
 
     Storage that existed before the cluster is only detached. Safe to run again.
     """
     registry = Registry(state_dir)
     failures = []
-    for item in reversed(record.get("storage", [])):
+    for item in reversed(record.storage):
         if item.get("released"):
             continue
         try:
-            _release(registry, item, record["name"], state_dir, cluster_dir)
+            _release(registry, item, record.name, state_dir, cluster_dir)
             item["released"] = True
         except (ClusterError, OSError) as err:
             failures.append(f"{item['name']}: {err}")
@@ -366,7 +311,7 @@ def _release(registry: Registry, item: dict, cluster: str, state_dir: Path, clus
             registry.delete(item["id"])
 
 
-def node_mounts(record: dict) -> list[dict]:
+def node_mounts(record) -> list[dict]:
     """spec["storage"] of a node: what to bind-mount where (the same on head, compute and login nodes)."""
     return [{"name": item["name"], "type": item["type"], "source": item["source"], "target": item["mountDir"]}
-            for item in record.get("storage", []) if item.get("source")]
+            for item in record.storage if item.get("source")]

@@ -14,10 +14,10 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
+from paracluster.providers.local import hostcmd
 
 # Kind of storage -> the prefix of its ids (the patterns of ParallelCluster's schema accept these lengths).
 ID_PREFIXES = {
@@ -193,8 +193,7 @@ def _create_hint(kind: str) -> str:
 
 def _sparse_copy(source: Path, target: Path) -> None:
     # cp keeps holes (and reflinks where the host filesystem can), so a 40 GiB image copies in a moment.
-    result = subprocess.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(target)],
-                            capture_output=True, text=True)
+    result = hostcmd.run(["cp", "--sparse=always", "--reflink=auto", str(source), str(target)], timeout=600)
     if result.returncode != 0:
         raise OSError(f"failed to copy {source}: {result.stderr.strip()}")
 
@@ -202,6 +201,18 @@ def _sparse_copy(source: Path, target: Path) -> None:
 def _grow_ext4(image: Path, size_gib: int) -> None:
     with open(image, "r+b") as out:
         out.truncate(size_gib * GIB)
-    result = subprocess.run(["resize2fs", "-f", str(image)], capture_output=True, text=True)
+    result = hostcmd.run(["resize2fs", "-f", str(image)], timeout=600)
     if result.returncode != 0:
         raise OSError(f"failed to grow {image.name} to {size_gib} GiB: {result.stderr.strip()}")
+
+
+def public(entry: dict) -> dict:
+    """A registry entry as `paracluster storage` shows it."""
+    body = {"id": entry["id"], "type": entry["type"], "creationTime": entry["creationTime"],
+            "attachments": entry.get("attachments", [])}
+    for key in ("name", "size", "createdBy", "volumeId", "snapshotId"):
+        if entry.get(key) is not None:
+            body[key] = entry[key]
+    if entry.get("raidType") is not None:
+        body["raid"] = {"type": entry["raidType"], "numberOfVolumes": len(entry["images"])}
+    return body

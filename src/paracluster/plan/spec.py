@@ -1,0 +1,252 @@
+"""The node spec per role, shared by every provider: accounts, directories, files, services, and what scripts find.
+
+A spec is JSON-ready data that the node agent (`paracluster.node.agent`) carries out in ParallelCluster's phases.
+Providers add how the node is made (root layers, mounts, where custom action scripts come from); the content here
+is the same wherever the node runs.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from paracluster.plan.inventory import PlannedNode
+
+SLURM_CONF_DIR = "/opt/slurm/etc"
+SCRIPTS_DIR = f"{SLURM_CONF_DIR}/pcluster/scripts"  # ParallelCluster keeps its Slurm programs beside the config
+PARACLUSTER_JSON = f"{SLURM_CONF_DIR}/pcluster/paracluster.json"
+SSHD_CONFIG = "/etc/paracluster/sshd_config"
+HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
+JWT_KEY = "/var/spool/slurm.state/jwt_hs256.key"  # in the state save location, as Slurm's docs place it
+SLURMRESTD_PORT = 6820
+SLURMDBD_PORT = 6819
+
+# ParallelCluster's default user per OS (constants.OS_MAPPING).
+DEFAULT_USERS = {
+    "alinux2": "ec2-user", "alinux2023": "ec2-user", "rhel8": "ec2-user", "rhel9": "ec2-user",
+    "ubuntu1804": "ubuntu", "ubuntu2004": "ubuntu", "ubuntu2204": "ubuntu", "ubuntu2404": "ubuntu",
+    "rocky8": "rocky", "rocky9": "rocky", "centos7": "centos",
+}
+# ParallelCluster's node_type values in cfnconfig and dna.json.
+CFN_NODE_TYPES = {"HeadNode": "HeadNode", "ComputeNode": "ComputeFleet", "LoginNode": "LoginNode"}
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user the nodes need; `host` when the node's base image has it already (nothing to add)."""
+
+    name: str
+    uid: int
+    gid: int
+    host: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the specs need beyond the configuration: decided when the cluster is created, kept by the provider."""
+
+    name: str
+    region: str
+    stack_arn: str
+    head_name: str
+    head_address: str
+    default_user: Account
+    rest_user: Account
+    slurmrestd: bool
+    node_python: str
+    node_pythonpath: str
+    ebs_volume_ids: tuple[str, ...] = ()
+    keep_failed_nodes: bool = False
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    """Key material a node receives: the cluster's SSH host key, and the head node's JWT key."""
+
+    ssh_host_key: str
+    jwt_key: bytes | None = None
+
+
+def default_user_name(config) -> str:
+    return DEFAULT_USERS.get(config.image.os, "ec2-user")
+
+
+def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: str, keys: NodeKeys) -> dict:
+    """The spec of one node: accounts, directories, files, services in start order, environment."""
+    accounts = _accounts([facts.default_user], home=True)
+    dirs = [
+        {"path": "/var/log/parallelcluster", "mode": 0o755, "owner": "slurm"},
+        {"path": "/run/munge", "mode": 0o755, "owner": "munge"},
+        {"path": "/run/slurm", "mode": 0o755, "owner": "slurm"},
+        {"path": "/var/spool/slurm.state", "mode": 0o755, "owner": "slurm"},
+        {"path": "/var/spool/slurmd", "mode": 0o755, "owner": "root"},
+        {"path": "/var/log/slurm", "mode": 0o755, "owner": "slurm"},
+    ]
+    files = [{"path": "/etc/hostname", "content": f"{node.name}\n"}]
+    munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
+              "ready": "/run/munge/munge.socket.2"}
+    sshd = {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]}
+    if node.node_type == "LoginNode":
+        # Login nodes: munge and the Slurm client commands, a real sshd; no slurmd and no cluster manager.
+        dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
+        files += _sshd_files(address, keys)
+        services = [munged, sshd]
+    elif node.node_type == "HeadNode":
+        dirs.append({"path": "/run/sshd", "mode": 0o755, "owner": "root"})
+        files += _sshd_files(address, keys)
+        files.append({"path": JWT_KEY, "content_b64": base64.b64encode(keys.jwt_key or b"").decode(), "mode": 0o600,
+                      "owner": "slurm"})
+        for database, lines in _accounts([facts.rest_user], home=False).items():
+            accounts.setdefault(database, []).extend(lines)
+        before, after = _accounting_services(config, facts)
+        services = [
+            munged,
+            *before,
+            {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
+            *after,
+            sshd,
+            {"name": "clustermgtd", "argv": [facts.node_python, "-m", "paracluster.daemon.loop"],
+             "env": {"PYTHONPATH": facts.node_pythonpath}, "phase": "finalize"},
+        ]
+    else:
+        # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
+        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"], "phase": "finalize"}]
+    return {
+        "name": node.name,
+        "cluster": facts.name,
+        "hostname": node.name,
+        "role": node.node_type,
+        "node_type": node.node_type,
+        "accounts": accounts,
+        "dirs": dirs,
+        "files": files,
+        "services": services,
+        "environment": node_environment(config, catalog, facts, node),
+        "keep_failed": facts.keep_failed_nodes,
+    }
+
+
+def _accounts(users: list[Account], home: bool) -> dict:
+    """passwd/group/shadow lines for the users the node's base image lacks."""
+    accounts: dict[str, list[str]] = {}
+    for user in users:
+        if user.host:
+            continue
+        if home:
+            accounts.setdefault("passwd", []).append(
+                f"{user.name}:x:{user.uid}:{user.gid}::/home/{user.name}:/bin/bash")
+            accounts.setdefault("shadow", []).append(f"{user.name}:*:19000:0:99999:7:::")
+        else:
+            accounts.setdefault("passwd", []).append(
+                f"{user.name}:x:{user.uid}:{user.gid}:{user.name}:/nonexistent:/usr/sbin/nologin")
+        accounts.setdefault("group", []).append(f"{user.name}:x:{user.gid}:")
+    return accounts
+
+
+def _accounting_services(config, facts: ClusterFacts) -> tuple[list[dict], list[dict]]:
+    """The head node's services before slurmctld (slurmdbd and its bootstrap) and after it (slurmrestd)."""
+    settings = config.scheduling.slurm_settings
+    accounting = settings.database.present or settings.external_slurmdbd.present
+    before = []
+    if settings.database.present:
+        before = [
+            {"name": "slurmdbd", "argv": ["/usr/sbin/slurmdbd", "-D"], "timeout": 120.0,
+             "ready": f"tcp:{facts.head_address}:{SLURMDBD_PORT}"},
+            {"name": "accounting_bootstrap", "argv": [f"{SCRIPTS_DIR}/accounting_bootstrap"],
+             "oneshot": True, "timeout": 60.0},
+        ]
+    after = []
+    if accounting:
+        # slurmdbd pushes association changes (a user added by an OnNodeConfigured script, say) only to a
+        # slurmctld that has registered its address; until then they would miss its cache and jobs would run with
+        # no account. So the configure phase ends only once slurmctld is registered.
+        wait = (f"until sacctmgr -n -P show cluster {facts.name} format=controlhost | grep -q .; "
+                "do sleep 0.2; done")
+        after.append({"name": "accounting_registered", "argv": ["/bin/sh", "-c", wait], "oneshot": True,
+                      "timeout": 60.0})
+    if facts.slurmrestd:
+        plugins = "openapi/v0.0.38" + (",openapi/dbv0.0.38" if accounting else "")
+        after.append({
+            "name": "slurmrestd",
+            "argv": ["/usr/sbin/slurmrestd", "-a", "rest_auth/jwt", "-s", plugins,
+                     f"{facts.head_address}:{SLURMRESTD_PORT}"],
+            "user": facts.rest_user.name,
+            "env": {"SLURM_JWT": "daemon"},
+            "ready": f"tcp:{facts.head_address}:{SLURMRESTD_PORT}",
+        })
+    return before, after
+
+
+def node_environment(config, catalog, facts: ClusterFacts, node: PlannedNode) -> dict:
+    """What ParallelCluster's scripts find on a node: cfnconfig variables, dna.json keys, the Slurm node name."""
+    from paracluster.plan.actions import owner_of
+
+    node_type = CFN_NODE_TYPES[node.node_type]
+    info = catalog.get(node.instance_type)
+    slots = info.vcpus if info else 1
+    owner = owner_of(config, node)
+    local_storage = {"HeadNode": lambda: owner.local_storage,
+                     "ComputeNode": lambda: owner.compute_settings.local_storage}.get(node.node_type)
+    ephemeral_dir = local_storage().ephemeral_volume.mount_dir if local_storage else "/scratch"
+    ebs_dirs = ",".join(storage.mount_dir for storage in config.shared_storage if storage.storage_type == "Ebs")
+    cfnconfig = {
+        "stack_name": facts.name,
+        "cfn_region": facts.region,
+        "cfn_scheduler": config.scheduling.scheduler,
+        "cfn_scheduler_slots": "vcpus",
+        "cfn_instance_slots": slots,
+        "cfn_ephemeral_dir": ephemeral_dir,
+        "cfn_ebs_shared_dirs": ebs_dirs or "NONE",
+        "cfn_proxy": "NONE",
+        "cfn_node_type": node_type,
+        "cfn_cluster_user": facts.default_user.name,
+    }
+    # As ParallelCluster's cfnconfig: the commands that run each event's scripts (the scripts' own environment
+    # has their URLs and args instead).
+    for flag, variable in (("preinstall", "cfn_preinstall"), ("postinstall", "cfn_postinstall"),
+                           ("postupdate", "cfn_postupdate")):
+        cfnconfig[variable] = f"/opt/parallelcluster/scripts/fetch_and_run --execute-via-cfnconfig -{flag}"
+        cfnconfig[f"{variable}_args"] = []
+    dna = {
+        "stack_name": facts.name, "cluster_name": facts.name, "base_os": config.image.os,
+        "region": facts.region, "scheduler": config.scheduling.scheduler, "node_type": node_type,
+        "cluster_user": facts.default_user.name, "default_user_home": "Shared", "ephemeral_dir": ephemeral_dir,
+        "stack_arn": facts.stack_arn,
+        "head_node_private_ip": facts.head_address, "ebs_shared_dirs": ebs_dirs,
+    }
+    error_info = {"node_type": node.node_type, "name": node.name}
+    if node.node_type == "ComputeNode":
+        cfnconfig.update(cfn_head_node=facts.head_name, cfn_head_node_private_ip=facts.head_address,
+                         cfn_scheduler_queue_name=node.queue)
+        dna.update(scheduler_queue_name=node.queue, scheduler_compute_resource_name=node.compute_resource)
+        error_info.update(queue_name=node.queue, compute_resource=node.compute_resource,
+                          node_spec="static" if node.static else "dynamic", instance_type=node.instance_type)
+    elif node.node_type == "HeadNode":
+        cfnconfig["cfn_volume"] = ",".join(facts.ebs_volume_ids) or "NONE"
+    elif node.node_type == "LoginNode":
+        dna["pool_name"] = node.pool
+        error_info["pool_name"] = node.pool
+    return {"cfnconfig": cfnconfig, "dna": dna, "error_info": error_info,
+            "slurm_nodename": node.name if node.node_type == "ComputeNode" else None}
+
+
+def _sshd_files(address: str, keys: NodeKeys) -> list[dict]:
+    config = "\n".join([
+        f"ListenAddress {address}",
+        f"HostKey {HOST_KEY}",
+        "PermitRootLogin no",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication yes",
+        "AuthorizedKeysFile .ssh/authorized_keys",
+        "UsePAM no",
+        "PrintMotd no",
+        "AcceptEnv LANG LC_*",
+        "Subsystem sftp internal-sftp",
+        "PidFile /run/sshd.pid",
+        "",
+    ])
+    return [
+        {"path": SSHD_CONFIG, "content": config, "mode": 0o644},
+        {"path": HOST_KEY, "content": keys.ssh_host_key, "mode": 0o600},
+    ]

@@ -1,0 +1,107 @@
+"""The provider contract: what `api` asks of a provider, in typed records; local and aws implement it.
+
+A provider realizes a checked configuration and the neutral cluster plan (`paracluster.plan`); it never computes
+them. Every call returns promptly: an operation that takes long (create, delete) is started and then observed
+through `describe_cluster`; polling and progress belong to the CLI. A provider may run bounded steps inside a call.
+What a provider cannot do raises NotAvailableError with one sentence saying why and what to use instead.
+
+The AWS stand-ins (key pairs, buckets, secrets, storage, accounting databases) are reached through the provider's
+`services` so that the CLI never imports a provider's internals: on the local provider they are local resources,
+on aws they are the AWS services themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Protocol
+
+from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure
+
+
+@dataclasses.dataclass
+class SshTarget:
+    """Where `ssh` goes: user, address and port, the known hosts file, and the private key when the provider has it."""
+
+    user: str
+    address: str
+    known_hosts: str | None = None
+    port: int | None = None
+    identity_file: str | None = None
+
+
+@dataclasses.dataclass
+class InstanceListing:
+    """A cluster's instances and the latest launch and bootstrap failures of its compute nodes."""
+
+    instances: list[InstanceRecord]
+    node_failures: list[NodeFailure]
+
+
+class KeyPairs(Protocol):
+    """EC2 key pairs (local: kept in the state directory)."""
+
+    def create(self, name: str) -> dict: ...
+    def import_public_key(self, name: str, public_key: str) -> dict: ...
+    def describe(self) -> list[dict]: ...
+    def delete(self, name: str) -> None: ...
+
+
+class Buckets(Protocol):
+    """S3 buckets holding scripts and data that configs name by s3:// URL."""
+
+    def put(self, source: Path, url: str) -> list[str]: ...
+    def get(self, url: str, destination: Path) -> str: ...
+    def list(self, url: str | None) -> list[dict]: ...
+    def remove(self, url: str) -> list[str]: ...
+
+
+class Secrets(Protocol):
+    """Secrets Manager secrets that configs name by ARN (values are never listed)."""
+
+    def put(self, arn: str, value: bytes) -> None: ...
+    def list_arns(self) -> list[str]: ...
+    def delete(self, arn: str) -> None: ...
+
+
+class Services(Protocol):
+    """The AWS services a provider offers besides clusters; `storage` and `accounting` answer in JSON-ready data."""
+
+    key_pairs: KeyPairs
+    buckets: Buckets
+    secrets: Secrets
+
+    def storage(self, action: str, **request) -> dict: ...
+    def accounting(self, action: str, **request) -> dict: ...
+
+
+class ClusterProvider(Protocol):
+    """Cluster operations of one provider. `region` selects the clusters of that region (None: every region)."""
+
+    name: str
+    services: Services
+
+    def check_config(self, config) -> None:
+        """Refuse, with one sentence, what this provider cannot run (before anything is created)."""
+
+    def create_cluster(self, name: str, config_text: str, region: str, rollback_on_failure: bool) -> ClusterRecord:
+        """Start creating the cluster; return its record (CREATE_IN_PROGRESS)."""
+
+    def delete_cluster(self, name: str, region: str | None) -> ClusterRecord:
+        """Start deleting the cluster (also during its create); return its record (DELETE_IN_PROGRESS)."""
+
+    def describe_cluster(self, name: str, region: str | None) -> ClusterRecord: ...
+
+    def list_clusters(self, region: str | None) -> list[ClusterRecord]: ...
+
+    def cluster_instances(self, name: str, region: str | None) -> InstanceListing: ...
+
+    def compute_fleet(self, name: str, region: str | None) -> FleetStatusRecord: ...
+
+    def update_compute_fleet(self, name: str, region: str | None, status: str) -> FleetStatusRecord:
+        """Ask for the compute fleet to stop or start; the cluster manager carries it out."""
+
+    def ssh_target(self, name: str, region: str | None, login_pool: str | None) -> SshTarget: ...
+
+    def slurm_token(self, name: str, region: str | None, user: str | None, lifespan: int | None) -> dict:
+        """A JWT for the cluster's slurmrestd."""

@@ -1,0 +1,166 @@
+"""Typed records that providers return and keep (clusters, nodes, instances, failures), and their one time format.
+
+Records are plain dataclasses with snake_case fields; `to_data` and `from_data` turn any of them into JSON-ready
+data and back (field names as they are), so a record survives a socket or a state file unchanged. ParallelCluster's
+camelCase JSON is rendered from records in one place, `paracluster.views`. Standard library only: the head node's
+programs use these records too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from datetime import datetime, timezone
+
+# --- time -------------------------------------------------------------------------------------------------------
+
+
+def now() -> str:
+    """The current time as every record keeps it: ISO 8601, UTC, milliseconds, `Z` (ParallelCluster's form)."""
+    return format_time(datetime.now(timezone.utc).timestamp())
+
+
+def format_time(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str | None) -> float | None:
+    """Seconds since the epoch of a record's time, or None when there is none."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# --- records ----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Failure:
+    """Why an operation on a cluster failed (describe-cluster's `failures`)."""
+
+    code: str
+    reason: str
+
+
+@dataclasses.dataclass
+class NodeFailure:
+    """A compute node's launch or bootstrap failure, with the fleet's code (InsufficientInstanceCapacity, ...)."""
+
+    node_name: str
+    code: str
+    reason: str
+    time: str
+
+
+@dataclasses.dataclass
+class InstanceRecord:
+    """One instance of a cluster: the head node, a login node or a compute node backing a Slurm node."""
+
+    instance_id: str
+    node_type: str  # HeadNode | ComputeNode | LoginNode
+    instance_type: str
+    state: str  # pending | running | stopping | stopped | terminated | failed
+    address: str | None = None
+    launch_time: str | None = None
+    node_name: str | None = None  # the Slurm node (compute) or the node's name (head, login)
+    queue: str | None = None
+    compute_resource: str | None = None
+    pool: str | None = None
+    reason: str | None = None  # why it failed, when state is failed
+
+
+@dataclasses.dataclass
+class LoginPoolRecord:
+    """A login pool behind its load balancer."""
+
+    name: str
+    address: str
+    port: int
+    status: str  # active | failed
+    healthy: int = 0
+    unhealthy: int = 0
+    extra_ports: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ClusterRecord:
+    """What a provider reports about one cluster."""
+
+    name: str
+    region: str
+    version: str
+    status: str  # CREATE_IN_PROGRESS | CREATE_COMPLETE | CREATE_FAILED | DELETE_IN_PROGRESS | ...
+    stack_status: str
+    stack_arn: str
+    creation_time: str | None = None
+    last_updated_time: str | None = None
+    fleet_status: str = "UNKNOWN"
+    fleet_status_time: str | None = None
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+    progress: str | None = None  # the step of the operation under way
+    head_node: InstanceRecord | None = None
+    login_pools: list[LoginPoolRecord] = dataclasses.field(default_factory=list)
+    slurm_version: str = "22.05"
+    slurmrestd_url: str | None = None
+    config_url: str | None = None
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class FleetStatusRecord:
+    """The compute fleet's status as update/describe-compute-fleet report it."""
+
+    status: str
+    last_updated_time: str | None
+
+
+# --- data conversion ----------------------------------------------------------------------------------------------
+
+
+def to_data(record: object) -> object:
+    """JSON-ready data of a record (nested records, lists and dicts included)."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {field.name: to_data(getattr(record, field.name)) for field in dataclasses.fields(record)}
+    if isinstance(record, (list, tuple)):
+        return [to_data(item) for item in record]
+    if isinstance(record, dict):
+        return {key: to_data(value) for key, value in record.items()}
+    return record
+
+
+def from_data(kind: type, data: object):
+    """The record of type `kind` that `to_data` made `data` from; keys the record does not know are ignored."""
+    return _convert(kind, data)
+
+
+@typing.no_type_check
+def _convert(kind, data):
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [option for option in typing.get_args(kind) if option is not type(None)]
+        return _convert(options[0], data) if len(options) == 1 else data
+    if origin is list:
+        (item,) = typing.get_args(kind) or (object,)
+        return [_convert(item, value) for value in data]
+    if origin is dict:
+        _, item = typing.get_args(kind) or (str, object)
+        return {key: _convert(item, value) for key, value in data.items()}
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        known = {field.name for field in dataclasses.fields(kind) if field.init}
+        return kind(**{key: _convert(hints[key], value) for key, value in data.items() if key in known})
+    return data
+
+
+_HINTS: dict[type, dict] = {}
+
+
+def _hints(kind: type) -> dict:
+    # Resolving string annotations is slow; records are converted often (every state load).
+    if kind not in _HINTS:
+        _HINTS[kind] = typing.get_type_hints(kind)
+    return _HINTS[kind]

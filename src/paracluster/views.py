@@ -1,0 +1,93 @@
+"""ParallelCluster's JSON shapes, rendered from typed records: the one place that knows pcluster's camelCase answers.
+
+Keys ParaCluster adds are camelCase and documented in the README: `progress` (describe-cluster), `nodeName` and
+`nodeFailures` (describe-cluster-instances), `port` and `extraPorts` of login pools, `scheduler.slurmrestdUrl`.
+"""
+
+from __future__ import annotations
+
+from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure
+
+
+def cluster_summary(cluster: ClusterRecord) -> dict:
+    """A cluster as list-clusters and create/delete-cluster show it."""
+    return {
+        "clusterName": cluster.name,
+        "region": cluster.region,
+        "version": cluster.version,
+        "cloudformationStackArn": cluster.stack_arn,
+        "cloudformationStackStatus": cluster.stack_status,
+        "clusterStatus": cluster.status,
+        "scheduler": {"type": "slurm"},
+    }
+
+
+def cluster_description(cluster: ClusterRecord) -> dict:
+    """A cluster as describe-cluster shows it."""
+    scheduler = {"type": "slurm", "metadata": {"name": "slurm", "version": cluster.slurm_version}}
+    if cluster.slurmrestd_url:
+        scheduler["slurmrestdUrl"] = cluster.slurmrestd_url
+    body = {
+        "clusterName": cluster.name,
+        "region": cluster.region,
+        "version": cluster.version,
+        "cloudFormationStackStatus": cluster.stack_status,
+        "clusterStatus": cluster.status,
+        "scheduler": scheduler,
+        "cloudformationStackArn": cluster.stack_arn,
+        "creationTime": cluster.creation_time,
+        "lastUpdatedTime": cluster.last_updated_time,
+        "clusterConfiguration": {"url": cluster.config_url},
+        "computeFleetStatus": cluster.fleet_status,
+        "tags": [{"key": key, "value": value} for key, value in cluster.tags.items()],
+    }
+    if cluster.head_node is not None:
+        body["headNode"] = instance(cluster.head_node, with_node_type=False)
+    if cluster.login_pools:
+        body["loginNodes"] = [
+            {
+                "status": pool.status,
+                "poolName": pool.name,
+                "address": pool.address,
+                "port": pool.port,
+                **({"extraPorts": pool.extra_ports} if pool.extra_ports else {}),
+                "scheme": "internal",
+                "healthyNodes": pool.healthy,
+                "unhealthyNodes": pool.unhealthy,
+            }
+            for pool in cluster.login_pools
+        ]
+    if cluster.failures:
+        body["failures"] = [{"failureCode": f.code, "failureReason": f.reason} for f in cluster.failures]
+    if cluster.progress:
+        body["progress"] = cluster.progress
+    return body
+
+
+def instance(record: InstanceRecord, with_node_type: bool = True) -> dict:
+    """An instance as describe-cluster-instances (or describe-cluster's headNode) shows it."""
+    body = {
+        "instanceId": record.instance_id,
+        "instanceType": record.instance_type,
+        "launchTime": record.launch_time,
+        "privateIpAddress": record.address,
+        "state": record.state,
+    }
+    if with_node_type:
+        body["nodeType"] = record.node_type
+        if record.queue:
+            body["queueName"] = record.queue
+        if record.pool:
+            body["poolName"] = record.pool
+        if record.node_name:
+            body["nodeName"] = record.node_name
+    return body
+
+
+def node_failure(failure: NodeFailure) -> dict:
+    return {"nodeName": failure.node_name, "failureCode": failure.code, "failureReason": failure.reason,
+            "time": failure.time}
+
+
+def compute_fleet(status: FleetStatusRecord) -> dict:
+    return {"status": status.status, "lastStatusUpdatedTime": status.last_updated_time}
