@@ -16,10 +16,10 @@ import functools
 import hashlib
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+from paracluster.providers.local import hostcmd
 from paracluster.providers.local.runtime import RUNTIME_ROOT, node_python
 
 # awscli 1.46 carries its own botocore; boto3 and botocore are pinned together. urllib3 stays 1.26 (Debian 12's
@@ -52,8 +52,7 @@ except OSError:
 @functools.cache
 def _site_packages(python: str) -> str:
     """The first system site directory of the nodes' python3 (/usr/local/lib/python3.X/dist-packages on Debian)."""
-    result = subprocess.run([python, "-c", "import site; print(site.getsitepackages()[0])"], capture_output=True,
-                            text=True, timeout=30)
+    result = hostcmd.run([python, "-c", "import site; print(site.getsitepackages()[0])"], timeout=30)
     if result.returncode != 0:
         raise ClusterError(f"failed to ask {python} for its site directory: {result.stderr.strip()[-200:]}")
     return result.stdout.strip()
@@ -61,8 +60,7 @@ def _site_packages(python: str) -> str:
 
 @functools.cache
 def _python_version(python: str) -> str:
-    result = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True,
-                            text=True, timeout=30)
+    result = hostcmd.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], timeout=30)
     return result.stdout.strip()
 
 
@@ -83,8 +81,9 @@ def install_sdk(python: str | None = None, timeout: float = 900) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     argv = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location",
             "--no-cache-dir", "--target", str(staging), *REQUIREMENTS]
-    # umask 022: every node user (and the slurm user) must be able to read the SDK and run its scripts.
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, umask=0o022)
+    # umask 022: every node user (and the slurm user) must be able to read the SDK and run its scripts. pip keeps
+    # the caller's environment: proxies and pip's own settings (index, certificates) come from there.
+    result = hostcmd.run(argv, timeout=timeout, umask=0o022, env=dict(os.environ))
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         tail = " / ".join((result.stderr or result.stdout).strip().splitlines()[-3:])

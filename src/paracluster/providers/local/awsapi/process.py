@@ -17,8 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+import paracluster
 from paracluster.errors import ClusterError
-from paracluster.providers.local import processes
+from paracluster.providers.local import hostcmd, processes
 
 START_TIMEOUT = 15.0
 
@@ -65,22 +66,27 @@ def start(module: str, name: str, state_dir: Path, address: str, port: int) -> d
     log_path = run_dir(state_dir) / f"{name}.log"
     argv = [sys.executable, "-m", f"paracluster.providers.local.awsapi.{module}", "--state-dir", str(state_dir),
             "--address", address, "--port", str(port), "--record", str(path)]
+    # The same code as the caller's, wherever that comes from (an installed package or a checkout).
+    env = {"PATH": hostcmd.PATH, "LANG": "C.UTF-8", "PYTHONPATH": str(Path(paracluster.__file__).parents[1])}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                close_fds=True, cwd="/")
+        proc = hostcmd.spawn(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                             close_fds=True, cwd="/", env=env)
     deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        record = running(state_dir, name)
-        if record and record.get("pid") == proc.pid:
-            return record
-        if proc.poll() is not None or time.monotonic() > deadline:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
-            raise ClusterError(f"failed to start the {module} server on {address}:{port}: "
-                               f"{' / '.join(tail) or 'no output'} (log: {log_path})")
-        time.sleep(0.01)
+    try:
+        while True:
+            record = running(state_dir, name)
+            if record and record.get("pid") == proc.pid:
+                return record
+            if proc.poll() is not None or time.monotonic() > deadline:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-2:]
+                raise ClusterError(f"failed to start the {module} server on {address}:{port}: "
+                                   f"{' / '.join(tail) or 'no output'} (log: {log_path})")
+            time.sleep(0.01)
+    finally:
+        hostcmd.release(proc)  # from now on the host service's reaper reaps it when it ends
 
 
 def stop(state_dir: Path, name: str) -> None:
