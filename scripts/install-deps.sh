@@ -60,3 +60,7 @@ if [[ ! -f "$stamp" || "$ROOT/pyproject.toml" -nt "$stamp" ]]; then
     "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
     touch "$stamp"
 fi
+
+# The nodes' AWS CLI and boto3 (current ones from PyPI; Debian 12's predate endpoint settings), installed once per
+# pinned set under /opt/paracluster/lib, which every node sees (src/paracluster/providers/local/awsapi/nodesdk.py).
+"$VENV/bin/python" -m paracluster.providers.local.awsapi.nodesdk
