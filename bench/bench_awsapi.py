@@ -28,9 +28,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
-from paracluster.providers.local import buckets, secrets  # noqa: E402
-from paracluster.providers.local.awsapi import endpoints, imds_server, process  # noqa: E402
-from paracluster.providers.local.awsapi.imds import NodeRecord  # noqa: E402
+from paracluster.providers.local.standins import buckets
+from paracluster.providers.local.standins import secrets  # noqa: E402
+from paracluster.providers.local.standins.awsapi import endpoints, imds_server, process  # noqa: E402
+from paracluster.providers.local.standins.awsapi.imds import NodeRecord  # noqa: E402
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench"
 

@@ -76,7 +76,7 @@ def main() -> None:
     finally:
         for command in args.teardown:
             paracluster(env, *shlex.split(command))
-        code = ("from paracluster.providers.local.client import ServiceClient; "
+        code = ("from paracluster.providers.local.host.client import ServiceClient; "
                 "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
         subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
         shutil.rmtree(state, ignore_errors=True)

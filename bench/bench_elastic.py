@@ -191,7 +191,7 @@ def main():
                 "while sinfo -h -N -p cold -o %t | grep -qv '~'; do sleep 1; done", timeout=600)
     finally:
         cli(env, "delete-cluster", "-n", "elastic", "--wait")
-        code = ("from paracluster.providers.local.client import ServiceClient; "
+        code = ("from paracluster.providers.local.host.client import ServiceClient; "
                 "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
         subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
         shutil.rmtree(state, ignore_errors=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from support import PROJECT
 
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 # Programs that are not packages' files: the interpreter running ParaCluster.
 NOT_PACKAGED = {"python3", "python"}

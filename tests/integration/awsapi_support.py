@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from paracluster.providers.local import network
+from paracluster.providers.local.nodes import network
 
 POOL = "10.250.0.0/16"
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -124,7 +124,7 @@ class Cli:
 
 def cluster_record(cli: Cli, name: str):
     """The host service's record of a cluster (a ClusterState: nodes with their instances and PIDs, network, ...)."""
-    from paracluster.providers.local.state import StateStore
+    from paracluster.providers.local.host.state import StateStore
 
     return StateStore(cli.state_dir).load(name)
 
@@ -136,14 +136,14 @@ def node_pid(cli: Cli, name: str, node: str) -> int:
 
 def node_exec(cli: Cli, name: str, node: str, command: str, user: str | None = None) -> subprocess.CompletedProcess:
     """Run a shell command inside a node as root (or `user`), entering its namespaces from the host."""
-    from paracluster.providers.local.instances import node_exec as exec_in_node
+    from paracluster.providers.local.nodes.instances import node_exec as exec_in_node
 
     return exec_in_node(node_pid(cli, name, node), ["sh", "-c", command], user=user, timeout=120)
 
 
 def stop_service(state_dir: Path) -> None:
     env = dict(os.environ, PARACLUSTER_STATE_DIR=str(state_dir))
-    code = ("from paracluster.providers.local.client import ServiceClient; from paracluster.settings import "
+    code = ("from paracluster.providers.local.host.client import ServiceClient; from paracluster.settings import "
             "load_settings; ServiceClient(load_settings()).stop_service()")
     subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
 

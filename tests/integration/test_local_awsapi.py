@@ -16,9 +16,9 @@ import pytest
 from awsapi_support import NodeNet, node_root, run_on_node, sh
 from cluster_support import wait_for
 
-from paracluster.providers.local import buckets, secrets
-from paracluster.providers.local.awsapi import endpoints, imds_server, nodesdk
-from paracluster.providers.local.awsapi.imds import NodeRecord, ec2_hostname
+from paracluster.providers.local.standins import buckets, secrets
+from paracluster.providers.local.standins.awsapi import endpoints, imds_server, nodesdk
+from paracluster.providers.local.standins.awsapi.imds import NodeRecord, ec2_hostname
 
 REGION = "eu-west-1"
 ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:site/db-AbC123"

@@ -71,7 +71,7 @@ def _node_pid(cli: Cli, cluster: str, node: str) -> int:
 
 
 def _exec(pid: int, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
-    from paracluster.providers.local.instances import node_exec
+    from paracluster.providers.local.nodes.instances import node_exec
 
     return node_exec(pid, argv, timeout=timeout)
 
@@ -170,7 +170,7 @@ def test_custom_actions_run_on_each_role_in_order_with_args(cli, scripts):
 
 def test_running_the_agent_again_changes_nothing(cli):
     before = _marks(cli, "boot-order")
-    from paracluster.providers.local.runtime import node_pythonpath
+    from paracluster.providers.local.nodes.runtime import node_pythonpath
 
     for node in ("head", "work-st-c5-1", "login-users-1"):
         pid = _node_pid(cli, "boot-order", node)

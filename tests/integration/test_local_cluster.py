@@ -144,7 +144,7 @@ def _pid(cli, cluster, node):
 
 
 def _node_exec(pid, argv):
-    from paracluster.providers.local.instances import node_exec
+    from paracluster.providers.local.nodes.instances import node_exec
 
     return node_exec(pid, argv, timeout=30)
 

@@ -182,7 +182,7 @@ def test_unknown_setting_is_one_sentence(tmp_path):
 
 def test_resume_adopts_a_node_booted_but_not_recorded(faulty):
     """A service that stops between booting a node and saving its record: the resumed create adopts the node."""
-    from paracluster.providers.local.state import StateStore
+    from paracluster.providers.local.host.state import StateStore
 
     faulty.json("create-cluster", "-n", "adopt", "-c", str(faulty.config()), "--wait")
     stop_service(faulty.state_dir)

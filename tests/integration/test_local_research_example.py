@@ -10,7 +10,7 @@ import json
 
 from cluster_support import PROJECT, cluster_record, wait_for
 
-from paracluster.providers.local.instances import node_exec
+from paracluster.providers.local.nodes.instances import node_exec
 
 
 def test_research_example_cluster(cli):

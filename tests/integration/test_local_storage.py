@@ -35,7 +35,7 @@ def _registry(cli) -> dict[str, dict]:
 
 
 def _node_exec(cli, cluster: str, node: str, argv: list[str]):
-    from paracluster.providers.local.instances import node_exec
+    from paracluster.providers.local.nodes.instances import node_exec
 
     record = cluster_record(cli, cluster)
     return node_exec(record.nodes[node].instance.pid, argv, timeout=30)

@@ -12,6 +12,6 @@ def no_host_service(monkeypatch, tmp_path):
     def refuse(self):
         raise AssertionError("a unit test tried to start the host service; use --dryrun or an integration test")
 
-    from paracluster.providers.local.client import ServiceClient
+    from paracluster.providers.local.host.client import ServiceClient
 
     monkeypatch.setattr(ServiceClient, "start_service", refuse)

@@ -17,7 +17,7 @@ import pytest
 from packages import check, install_deps_packages, package_of
 from support import PROJECT
 
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 SOURCE = PROJECT / "src" / "paracluster"
 CALLS = {"run", "spawn", "Popen", "_run", "check_output", "call", "node_exec", "exec_in_node"}

@@ -36,7 +36,7 @@ BUILD = "1"
 
 def read_local_object(state_dir: Path, url: str) -> bytes:
     """An s3:// object from the local provider's buckets (the one place component URIs are read from)."""
-    from paracluster.providers.local import buckets
+    from paracluster.providers.local.standins import buckets
 
     return buckets.object_path(state_dir, url).read_bytes()
 

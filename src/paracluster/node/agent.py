@@ -225,7 +225,7 @@ class RunningServices:
 
 
 def main() -> None:
-    from paracluster.node.init import start_service
+    from paracluster.providers.local.nodes.init import start_service
 
     with open(os.path.join(NODE_DIR, "spec.json")) as source:
         spec = json.load(source)

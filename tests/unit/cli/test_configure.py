@@ -65,7 +65,7 @@ def test_answers_piped_on_standard_input_make_a_config_that_validates(tmp_path):
 
 
 def test_local_key_pairs_and_catalog_types_are_the_choices(tmp_path, capsys, monkeypatch):
-    from paracluster.providers.local import keypairs
+    from paracluster.providers.local.standins import keypairs
 
     state = tmp_path / "state"
     for name in ("alice", "bob"):

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from paracluster.errors import BadRequestError, NotFoundError
-from paracluster.providers.local import database, secrets
+from paracluster.providers.local.standins import database, secrets
 from paracluster.slurm import slurmdbd
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbpass-AbCdEf"

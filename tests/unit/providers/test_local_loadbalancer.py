@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from paracluster.errors import BadRequestError, NotFoundError
-from paracluster.providers.local import buckets
-from paracluster.providers.local.loadbalancer import render_config
+from paracluster.providers.local.standins import buckets
+from paracluster.providers.local.standins.loadbalancer import render_config
 
 
 def test_one_tcp_frontend_per_pool_with_health_checked_sshd_servers():

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import network
+from paracluster.providers.local.nodes import network
 
 
 def net(text):

@@ -13,16 +13,16 @@ import pytest
 from paracluster.errors import ClusterError, ConfigValidationError, ConflictError, NotFoundError, rebuild
 from paracluster.fleet import LaunchNode
 from paracluster.plan.inventory import PlannedNode
-from paracluster.providers.local import cluster as pipeline
-from paracluster.providers.local import runtime
+from paracluster.providers.local.host import pipeline as pipeline
+from paracluster.providers.local.nodes import runtime
 from paracluster.providers.local.fleet import LocalFleet
-from paracluster.providers.local.service import Service
-from paracluster.providers.local.state import ClusterState, NodeRecord, Observed
+from paracluster.providers.local.host.service import Service
+from paracluster.providers.local.host.state import ClusterState, NodeRecord, Observed
 from paracluster.settings import load_settings
 
 REAPER_PROBE = textwrap.dedent("""
     import os, subprocess, sys, threading
-    from paracluster.providers.local import hostcmd
+    from paracluster.providers.local.host import commands as hostcmd
     hostcmd.ChildReaper.install()
     wrong = []
 

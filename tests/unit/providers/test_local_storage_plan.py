@@ -9,12 +9,12 @@ from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER
 from paracluster.errors import NotFoundError
 from paracluster.node.ephemeral import choose_method
-from paracluster.providers.local.instancestore import disk_sizes_mib, ephemeral_mount_dir
+from paracluster.providers.local.nodes.instancestore import disk_sizes_mib, ephemeral_mount_dir
 from paracluster.plan.inventory import PlannedNode
 from paracluster.plan.storage import plan_storage
-from paracluster.providers.local.state import ClusterState
-from paracluster.providers.local.storage import check_existing, node_mounts
-from paracluster.providers.local.storage_registry import Registry
+from paracluster.providers.local.host.state import ClusterState
+from paracluster.providers.local.standins.storage import check_existing, node_mounts
+from paracluster.providers.local.standins.storage_registry import Registry
 
 STORAGE = """\
 SharedStorage:
@@ -125,7 +125,7 @@ def test_striping_method_lvm_then_btrfs_then_one_disk(monkeypatch):
 
 
 def test_export_follows_the_auto_export_policy_events(tmp_path):
-    from paracluster.providers.local.storage import export_tree
+    from paracluster.providers.local.standins.storage import export_tree
 
     fs, bucket = tmp_path / "fs", tmp_path / "bucket"
     for root, files in ((fs, {"kept.txt": "same", "changed.txt": "new text", "sub/new.txt": "n"}),

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
 from paracluster.providers.base import InstanceListing, SshTarget
-from paracluster.providers.local import buckets, keypairs, secrets
-from paracluster.providers.local.client import ServiceClient
+from paracluster.providers.local.standins import buckets, keypairs, secrets
+from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, from_data
 
 
@@ -28,7 +28,7 @@ class LocalProvider:
                 "Scheduling/Scheduler: awsbatch clusters run on AWS Batch, which the local provider does not have; "
                 "use Scheduler: slurm or --provider aws"
             )
-        from paracluster.providers.local.storage import check_existing
+        from paracluster.providers.local.standins.storage import check_existing
 
         check_existing(config, self.settings.state_path)
 
@@ -146,7 +146,7 @@ class LocalServices:
 
     def storage(self, action: str, **request) -> dict:
         """File systems, volumes, file caches and snapshots that configs name by id: list, create, delete."""
-        from paracluster.providers.local.storage_registry import Registry, public
+        from paracluster.providers.local.standins.storage_registry import Registry, public
 
         registry = Registry(self.state)
         if action == "list":

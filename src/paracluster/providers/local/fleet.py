@@ -29,8 +29,8 @@ from paracluster.fleet import (
     NodeError,
     TerminateResult,
 )
-from paracluster.providers.local import instances, instancestore
-from paracluster.providers.local.state import ClusterState, Instance, Reservation
+from paracluster.providers.local.nodes import instances, instancestore
+from paracluster.providers.local.host.state import ClusterState, Instance, Reservation
 from paracluster.records import InstanceRecord, NodeFailure, from_data, now, to_data
 
 LOG = logging.getLogger("paracluster.local")
@@ -112,7 +112,7 @@ class LocalFleet:
 
     def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
         """Boot each reserved instance as the Slurm node it is bound to ({instance id: node name})."""
-        from paracluster.providers.local.cluster import Creation, start_node
+        from paracluster.providers.local.host.pipeline import Creation, start_node
 
         with self.service.lock(self.name):
             answered = self._answered(request_id, BindResult)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paracluster.providers.local.awsapi import endpoints
+from paracluster.providers.local.standins.awsapi import endpoints
 
 
 @pytest.fixture(autouse=True)

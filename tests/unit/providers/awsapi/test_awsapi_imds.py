@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from paracluster.providers.local.awsapi.imds import (
+from paracluster.providers.local.standins.awsapi.imds import (
     MAX_TTL,
     NodeRecord,
     Tokens,

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from paracluster.providers.local.awsapi import nodesdk
-from paracluster.providers.local.runtime import node_python
+from paracluster.providers.local.standins.awsapi import nodesdk
+from paracluster.providers.local.nodes.runtime import node_python
 
 ENDPOINTS = {"s3": "http://10.0.0.1:41001", "secretsmanager": "http://10.0.0.1:41002"}
 

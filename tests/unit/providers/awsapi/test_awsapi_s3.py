@@ -10,9 +10,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import buckets
-from paracluster.providers.local.awsapi import endpoints, process
-from paracluster.providers.local.awsapi.s3 import uploads_dir
+from paracluster.providers.local.standins import buckets
+from paracluster.providers.local.standins.awsapi import endpoints, process
+from paracluster.providers.local.standins.awsapi.s3 import uploads_dir
 
 
 def s3_client(url: str, style: str | None = None):

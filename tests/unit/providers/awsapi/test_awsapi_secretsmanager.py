@@ -6,8 +6,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from paracluster.providers.local import secrets
-from paracluster.providers.local.awsapi.secretsmanager import ApiError, resolve, version_id
+from paracluster.providers.local.standins import secrets
+from paracluster.providers.local.standins.awsapi.secretsmanager import ApiError, resolve, version_id
 
 DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slurmdb"
 SUFFIXED = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:site/token-AbC123"

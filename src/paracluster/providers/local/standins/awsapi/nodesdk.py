@@ -19,8 +19,8 @@ import shutil
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import hostcmd
-from paracluster.providers.local.runtime import RUNTIME_ROOT, node_python
+from paracluster.providers.local.host import commands as hostcmd
+from paracluster.providers.local.nodes.runtime import RUNTIME_ROOT, node_python
 
 # awscli 1.46 carries its own botocore; boto3 and botocore are pinned together. urllib3 stays 1.26 (Debian 12's
 # line) because the SDK directory comes first on the nodes' path and Debian's python3-requests rejects urllib3 2.

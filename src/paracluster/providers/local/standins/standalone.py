@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError, NotFoundError
-from paracluster.providers.local import database, processes, secrets
-from paracluster.providers.local.accounting import munge_key
+from paracluster.providers.local.standins import database, secrets
+from paracluster.providers.local.nodes import processes
+from paracluster.providers.local.standins.accounting import munge_key
 from paracluster.slurm import slurmdbd
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 START_TIMEOUT = 60.0

@@ -1,6 +1,6 @@
 """Boot a node: from inside its network namespace, make its other namespaces and start its PID 1.
 
-Usage: python -m paracluster.node.boot PIDFILE -- PROGRAM [ARGS...]
+Usage: python -m paracluster.providers.local.nodes.boot PIDFILE -- PROGRAM [ARGS...]
 
 Run under `nsenter --net=/run/netns/<name>`. It unshares the mount, UTS, IPC, PID and time namespaces, sets the
 node's boot clock to zero (Slurm judges a resumed node by its uptime: a node that seems to have booted before the
@@ -47,7 +47,7 @@ def boot(pidfile: str, argv: list[str]) -> int:
 def main() -> None:
     args = sys.argv[1:]
     if len(args) < 3 or args[1] != "--":
-        sys.stderr.write("usage: python -m paracluster.node.boot PIDFILE -- PROGRAM [ARGS...]\n")
+        sys.stderr.write("usage: python -m paracluster.providers.local.nodes.boot PIDFILE -- PROGRAM [ARGS...]\n")
         raise SystemExit(2)
     raise SystemExit(boot(args[0], args[2:]))
 

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from paracluster.errors import ClusterError
 from paracluster.plan.actions import scripts_of
 from paracluster.plan.inventory import PlannedNode
-from paracluster.providers.local import buckets
+from paracluster.providers.local.standins import buckets
 
 HTTPS_TIMEOUT = 60  # seconds, as ParallelCluster's executor
 

@@ -6,7 +6,8 @@ import logging
 import re
 
 from paracluster.errors import BadRequestError, ClusterError, ConflictError
-from paracluster.providers.local import database, instances, standalone
+from paracluster.providers.local.standins import database, standalone
+from paracluster.providers.local.nodes import instances
 
 LOG = logging.getLogger("paracluster.local")
 _TOKEN = re.compile(r"SLURM_JWT=(\S+)")
@@ -37,7 +38,7 @@ def delete_database(service, uri: str) -> dict:
 
 def reconnect(service, name: str) -> None:
     """After a host service restart: restart the cluster's database or slurmdbd if it stopped, rejoin the network."""
-    from paracluster.providers.local import accounting
+    from paracluster.providers.local.standins import accounting
 
     with service.lock(name):
         record = service.store.load(name)
@@ -51,7 +52,7 @@ def reconnect(service, name: str) -> None:
 
 def cluster_token(service, record, user: str | None, lifespan: int | None) -> dict:
     """A JWT for slurmrestd from `scontrol token` on the head node (as root, which may mint one for any user)."""
-    from paracluster.providers.local.accounting import slurmrestd_url
+    from paracluster.providers.local.standins.accounting import slurmrestd_url
 
     name = record.name
     head = record.head

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 LOCK_FILE = Path("/run/lock/paracluster-network.lock")
 

@@ -6,20 +6,19 @@ at the buckets, keeps its unfinished multipart uploads out of the buckets direct
 batch delete of boto3's `bucket.objects.delete()`), which LocalBucket lacks. Addressing is path-style, which the
 AWS CLI and boto3 use for an endpoint URL given by IP address.
 
-Run: python -m paracluster.providers.local.awsapi.s3 --state-dir D --address A --port P --record R (endpoints.start)
+Run: python -m paracluster.providers.local.standins.awsapi.s3 --state-dir D --address A --port P --record R (endpoints.start)
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import localbucket
 
-from paracluster.providers.local.awsapi import process
-from paracluster.providers.local.buckets import buckets_root
+from paracluster.providers.local.standins.awsapi import process
+from paracluster.providers.local.standins.buckets import buckets_root
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_DELETE_KEYS = 1000  # S3's limit per DeleteObjects request

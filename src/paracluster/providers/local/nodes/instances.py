@@ -1,7 +1,7 @@
 """Node instances of the local provider: boot a node into its namespaces, read its status, run commands in it, stop it.
 
 A node is a network namespace on the cluster bridge plus mount, UTS, IPC, PID and time namespaces whose PID 1 is
-`paracluster.node.init`, with an overlay root over the host's root filesystem (upper layers on a per-cluster tmpfs).
+`paracluster.providers.local.nodes.init`, with an overlay root over the host's root filesystem (upper layers on a per-cluster tmpfs).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import network, processes
-from paracluster.providers.local.runtime import node_python, node_pythonpath
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.nodes import network, processes
+from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
+from paracluster.providers.local.host import commands as hostcmd
 
 def new_instance_id() -> str:
     """An id shaped like an EC2 instance id (i- and 17 hex digits)."""
@@ -45,9 +45,9 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     spec_path.chmod(0o600)
     pidfile = node_dir / "pid"
     env = {"PYTHONPATH": node_pythonpath(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-    init = ["/usr/bin/env", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m", "paracluster.node.init",
+    init = ["/usr/bin/env", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m", "paracluster.providers.local.nodes.init",
             str(spec_path)]
-    argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.node.boot", str(pidfile), "--"] + init
+    argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.providers.local.nodes.boot", str(pidfile), "--"] + init
     # PID 1 keeps these descriptors for its life: a file, not a pipe that closes when the booter exits.
     with open(node_dir / "boot.log", "ab") as log:
         result = hostcmd.run(argv, env=env, stdout=log, stderr=log, timeout=30)

@@ -8,7 +8,7 @@ records are kept under `<state_dir>/awsapi/imds/nodes/` so a restarted server se
 socket holds its namespace alive, so callers unregister a node before deleting its namespace; as a safety net the
 server also drops nodes whose namespace is gone.
 
-Run: python -m paracluster.providers.local.awsapi.imds_server --state-dir D --address A --port P --record R
+Run: python -m paracluster.providers.local.standins.awsapi.imds_server --state-dir D --address A --port P --record R
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from urllib.parse import quote
 
 from paracluster import rpc
 from paracluster.errors import ClusterError, NotFoundError
-from paracluster.providers.local.awsapi import nsnet, process
-from paracluster.providers.local.awsapi.imds import NodeRecord, Tokens, answer
+from paracluster.providers.local.standins.awsapi import nsnet, process
+from paracluster.providers.local.standins.awsapi.imds import NodeRecord, Tokens, answer
 
 LOG = logging.getLogger("paracluster.imds")
 ADDRESS = "169.254.169.254"
@@ -259,7 +259,7 @@ def _request(state_dir: Path, op: str, args: dict) -> object:
             reply = rpc.exchange(connection, op, args)
     except OSError as error:
         raise ClusterError(f"failed to reach the IMDS server of {state_dir}: {error}; start it with "
-                           "paracluster.providers.local.awsapi.imds_server.start") from None
+                           "paracluster.providers.local.standins.awsapi.imds_server.start") from None
     if not reply:
         raise ClusterError(f"failed to {op} with the IMDS server: it closed the connection")
     if not reply["ok"]:

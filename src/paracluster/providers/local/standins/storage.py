@@ -14,10 +14,10 @@ from pathlib import Path
 
 from paracluster.errors import ClusterError, ConflictError, NotFoundError
 from paracluster.plan.storage import PlannedStorage, Transfer, plan_storage
-from paracluster.providers.local import buckets
-from paracluster.providers.local.storage_registry import Registry
+from paracluster.providers.local.standins import buckets
+from paracluster.providers.local.standins.storage_registry import Registry
 from paracluster.records import to_data
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 def check_existing(config, state_dir: Path) -> None:
     """Refuse a config that names storage the local provider does not have, before anything is created."""
@@ -78,7 +78,7 @@ def attach_shared_storage(ctx) -> None:
     if home:
         # /home as user storage replaces the cluster's shared home; what the cluster put there (the default user's
         # home and keys) is carried over without overwriting what the storage already holds, as ParallelCluster does.
-        from paracluster.providers.local.nodespec import shared_dirs
+        from paracluster.providers.local.nodes.spec import shared_dirs
 
         _merge_tree(shared_dirs(ctx.dir)["/home"], Path(home["source"]))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from paracluster.providers.local.storage import attach_loops, detach_loops
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.standins.storage import attach_loops, detach_loops
+from paracluster.providers.local.host import commands as hostcmd
 
 MIB = 1 << 20
 MIN_DISK_MIB = 256  # btrfs needs some room per device; a disk is never made smaller than this

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from paracluster import errors, rpc
 from paracluster.errors import ClusterError
-from paracluster.providers.local.runtime import code_digest
+from paracluster.providers.local.nodes.runtime import code_digest
 from paracluster.settings import Settings
 
 SOCKET_NAME = "service.sock"
@@ -72,7 +72,7 @@ class ServiceClient:
         self.state.mkdir(parents=True, exist_ok=True)
         log = open(self.state / "service.out", "ab")
         env = dict(os.environ, PARACLUSTER_STATE_DIR=str(self.state))
-        subprocess.Popen([sys.executable, "-m", "paracluster.providers.local.service"], stdin=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-m", "paracluster.providers.local.host.service"], stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
-from paracluster.providers.local import network, processes
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.nodes import network, processes
+from paracluster.providers.local.host import commands as hostcmd
 
 DEFAULT_PORT = 3306
 MARIADBD = "/usr/sbin/mariadbd"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from paracluster.errors import ClusterError
 from paracluster.plan.spec import JWT_KEY, SLURMRESTD_PORT
-from paracluster.providers.local import database, secrets
-from paracluster.providers.local.state import ClusterState
+from paracluster.providers.local.standins import database, secrets
+from paracluster.providers.local.host.state import ClusterState
 from paracluster.slurm import slurmdbd
 
 REST_USER = "slurmrestd"
@@ -63,7 +63,7 @@ def hosts_entries(record: ClusterState, config, state_dir: Path) -> list[str]:
 
 def connect_accounting(record: ClusterState, config, state_dir: Path) -> None:
     """Start the cluster's database (or check its standalone slurmdbd) and join it to the cluster network."""
-    from paracluster.providers.local import standalone
+    from paracluster.providers.local.standins import standalone
 
     settings = config.scheduling.slurm_settings
     if settings.database.present:

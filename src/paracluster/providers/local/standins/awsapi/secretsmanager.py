@@ -8,7 +8,7 @@ the region and account in a stored ARN are not compared with the caller's. Write
 on the host, so write operations answer with an error that says so. The wire protocol is AWS JSON 1.1
 (`X-Amz-Target: secretsmanager.<Operation>`).
 
-Run: python -m paracluster.providers.local.awsapi.secretsmanager --state-dir D --address A --port P --record R
+Run: python -m paracluster.providers.local.standins.awsapi.secretsmanager --state-dir D --address A --port P --record R
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from paracluster.providers.local import secrets
-from paracluster.providers.local.awsapi import process
+from paracluster.providers.local.standins import secrets
+from paracluster.providers.local.standins.awsapi import process
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9 _.@-]{0,254}$")
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local import processes
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.nodes import processes
+from paracluster.providers.local.host import commands as hostcmd
 
 FIRST_PORT = 2222  # port 22 of the host address is tried first; sshd on 0.0.0.0 usually has it
 CHECK_INTERVAL_MS = 1000

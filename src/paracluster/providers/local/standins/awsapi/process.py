@@ -1,6 +1,6 @@
 """Each AWS stand-in runs as its own process of the host service: started, found again after a restart, stopped.
 
-`start()` runs `python -m paracluster.providers.local.awsapi.<module> --state-dir D --address A --port P --record R`.
+`start()` runs `python -m paracluster.providers.local.standins.awsapi.<module> --state-dir D --address A --port P --record R`.
 The server binds first and then writes its record R (`{"pid", "address", "port"}`; port 0 lets the kernel choose),
 so a record that names a live process of ours means the server accepts connections. The process has its own session
 and outlives the host service, like the login pools' HAProxy; the record lets a restarted service find it again.
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import paracluster
 from paracluster.errors import ClusterError
-from paracluster.providers.local import hostcmd, processes
+from paracluster.providers.local.host import commands as hostcmd
+from paracluster.providers.local.nodes import processes
 
 START_TIMEOUT = 15.0
 
@@ -64,7 +65,7 @@ def start(module: str, name: str, state_dir: Path, address: str, port: int) -> d
             port = 0
     path.unlink(missing_ok=True)
     log_path = run_dir(state_dir) / f"{name}.log"
-    argv = [sys.executable, "-m", f"paracluster.providers.local.awsapi.{module}", "--state-dir", str(state_dir),
+    argv = [sys.executable, "-m", f"paracluster.providers.local.standins.awsapi.{module}", "--state-dir", str(state_dir),
             "--address", address, "--port", str(port), "--record", str(path)]
     # The same code as the caller's, wherever that comes from (an installed package or a checkout).
     env = {"PATH": hostcmd.PATH, "LANG": "C.UTF-8", "PYTHONPATH": str(Path(paracluster.__file__).parents[1])}

@@ -1,7 +1,7 @@
 """The local provider's host service: owns every local resource; the CLI (and the nodes) talk to it over sockets.
 
-Run: python -m paracluster.providers.local.service (the client starts it on demand). One JSON request per line on a
-unix socket under the state directory, one JSON answer per line. Long operations on one cluster (create, delete,
+Run: python -m paracluster.providers.local.host.service (the client starts it on demand). One JSON request per line
+on a unix socket under the state directory, one JSON answer per line. Long operations on one cluster (create, delete,
 fleet launches) are serialized by its operation lock; requests (delete-cluster, update-compute-fleet) only change
 the record, through the store's short lock, so they never wait for an operation. After a restart it picks up
 clusters whose create or delete was under way.
@@ -19,13 +19,14 @@ from pathlib import Path
 
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
-from paracluster.providers.local import accounting_service
-from paracluster.providers.local import cluster as pipeline
-from paracluster.providers.local import instances, views
-from paracluster.providers.local.faults import Faults
-from paracluster.providers.local.hostcmd import ChildReaper
-from paracluster.providers.local.runtime import code_digest, install_runtime
-from paracluster.providers.local.state import ClusterState, Desired, Observed, StateStore
+from paracluster.providers.local.host import accounting_requests as accounting_service
+from paracluster.providers.local.host import pipeline as pipeline
+from paracluster.providers.local.nodes import instances
+from paracluster.providers.local.host import views
+from paracluster.providers.local.host.faults import Faults
+from paracluster.providers.local.host.commands import ChildReaper
+from paracluster.providers.local.nodes.runtime import code_digest, install_runtime
+from paracluster.providers.local.host.state import ClusterState, Desired, Observed, StateStore
 from paracluster.records import Failure, now, to_data
 from paracluster.settings import Settings, load_settings
 

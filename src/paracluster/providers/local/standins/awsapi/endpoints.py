@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paracluster.providers.local.awsapi import process
+from paracluster.providers.local.standins.awsapi import process
 
 SERVICES = ("s3", "secretsmanager")  # each the name of its server module in this package
 

@@ -1,6 +1,6 @@
 """PID 1 of a node: build its root filesystem, start its services in order, reap orphans, stop everything on SIGTERM.
 
-Usage: python -m paracluster.node.init SPEC_JSON
+Usage: python -m paracluster.providers.local.nodes.init SPEC_JSON
 
 The spec (written by the host service) says what the node is: hostname, overlay root layers, bind mounts of shared
 directories, then what the node agent (`paracluster.node.agent`) sets up in its bootstrap phases: accounts, files,

@@ -15,10 +15,11 @@ import time
 from paracluster.errors import ClusterError
 from paracluster.plan import ClusterPlan
 from paracluster.plan.inventory import assign_slots
-from paracluster.providers.local import accounting, instances, instancestore, loadbalancer, network, storage
+from paracluster.providers.local.standins import accounting, loadbalancer, storage
+from paracluster.providers.local.nodes import instances, instancestore, network
 from paracluster.providers.local.fleet import forget_answers, record_bootstrap_failures
-from paracluster.providers.local.nodespec import build_node_spec, choose_accounts, cluster_files
-from paracluster.providers.local.state import ClusterState, Instance, Network, NodeRecord, StateStore
+from paracluster.providers.local.nodes.spec import build_node_spec, choose_accounts, cluster_files
+from paracluster.providers.local.host.state import ClusterState, Instance, Network, NodeRecord, StateStore
 from paracluster.records import Failure, now
 
 LOG = logging.getLogger("paracluster.local")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paracluster.providers.local.state import ClusterState, NodeRecord, StateStore
+from paracluster.providers.local.host.state import ClusterState, NodeRecord, StateStore
 from paracluster.records import ClusterRecord, InstanceRecord, LoginPoolRecord
 
 
@@ -19,7 +19,7 @@ def _stack_status(record: ClusterState) -> str:
 
 def cluster_record(record: ClusterState, store: StateStore, detail: bool = False) -> ClusterRecord:
     """The cluster as the provider contract reports it; `detail` adds the head node, login pools and failures."""
-    from paracluster.providers.local.accounting import slurmrestd_url
+    from paracluster.providers.local.standins.accounting import slurmrestd_url
 
     cluster = ClusterRecord(
         name=record.name,
@@ -49,7 +49,7 @@ def cluster_record(record: ClusterState, store: StateStore, detail: bool = False
 
 def _login_pools(record: ClusterState, store: StateStore) -> list[LoginPoolRecord]:
     """Each login pool as ParallelCluster describes it: its load balancer's address and its nodes' health."""
-    from paracluster.providers.local import loadbalancer
+    from paracluster.providers.local.standins import loadbalancer
 
     listen = (record.load_balancer or {}).get("listen", {})
     if not listen:

@@ -16,8 +16,8 @@ from pathlib import Path
 from paracluster.plan import ClusterPlan
 from paracluster.plan.spec import Account, ClusterFacts, NodeKeys, default_user_name, node_spec
 from paracluster.plan.slurm import Timers, knobs, program_scripts, render_input
-from paracluster.providers.local import accounting, keypairs
-from paracluster.providers.local.state import ClusterState, NodeRecord
+from paracluster.providers.local.standins import accounting, keypairs
+from paracluster.providers.local.host.state import ClusterState, NodeRecord
 
 LOGIN_SHARED = "/opt/parallelcluster/shared_login_nodes"  # the head node's and login nodes' own copy of the config
 
@@ -68,8 +68,8 @@ def choose_accounts(record: ClusterState, config) -> None:
 
 
 def facts(record: ClusterState, settings) -> ClusterFacts:
-    from paracluster.providers.local.runtime import node_python, node_pythonpath
-    from paracluster.providers.local.views import stack_arn
+    from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
+    from paracluster.providers.local.host.views import stack_arn
 
     head = record.head
     return ClusterFacts(
@@ -107,7 +107,7 @@ def timers(settings) -> Timers:
 
 def cluster_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path, settings) -> None:
     """Create the cluster's shared directories, munge key, SSH keys, default user home, hosts and Slurm files."""
-    from paracluster.providers.local.storage import internal_shared_dirs
+    from paracluster.providers.local.standins.storage import internal_shared_dirs
 
     config = plan.config
     internal_shared_dirs(record, config, settings.state_path, cluster_dir)
@@ -188,8 +188,8 @@ def write_slurm_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path
 
 def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, cluster_dir: Path, settings) -> dict:
     """The spec the node's PID 1 reads: the plan's spec plus root layers, mounts, scripts and storage."""
-    from paracluster.providers.local import actions
-    from paracluster.providers.local.storage import node_mounts
+    from paracluster.providers.local.standins import actions
+    from paracluster.providers.local.standins.storage import node_mounts
 
     name = node.name
     node_type = node.node.node_type

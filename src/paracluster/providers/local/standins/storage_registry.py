@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
-from paracluster.providers.local import hostcmd
+from paracluster.providers.local.host import commands as hostcmd
 
 # Kind of storage -> the prefix of its ids (the patterns of ParallelCluster's schema accept these lengths).
 ID_PREFIXES = {
@@ -175,7 +175,7 @@ class Registry:
 
 
 def _entry(kind: str, name: str | None, cluster: str | None, settings: dict | None) -> dict:
-    from paracluster.providers.local.state import now
+    from paracluster.providers.local.host.state import now
 
     return {"id": new_id(kind), "type": kind, "name": name, "createdBy": cluster, "creationTime": now(),
             "attachments": [], "settings": settings or {}}
