@@ -23,6 +23,8 @@ bench: deps
 	    --teardown "databases delete slurmdb.example.internal:3306"
 	$(PY) bench/bench_validate.py
 	$(PY) bench/bench_components.py
+	$(PY) bench/bench_elastic.py --runs 5 --bursts 64,256
+	$(PY) bench/bench_awsapi.py
 
 # Regenerate the built-in EC2 instance type catalog from moto's data plus tools/instance_types_supplement.json.
 catalog: deps

@@ -30,7 +30,8 @@ Region: us-east-1
 Image:
   Os: alinux2023
 HeadNode:
-  InstanceType: c5.xlarge
+  # ParallelCluster 3.13+ wants 1 GiB of head node memory per 25 compute nodes (HeadNodeMemorySizeValidator).
+  InstanceType: c5.4xlarge
   Networking:
     SubnetId: subnet-0123456789abcdef0
   Ssh:

@@ -39,7 +39,6 @@ ICE_CODES = frozenset({
     "Unsupported",
     "SpotMaxPriceTooLow",
 })
-LIMIT_CODES = frozenset({"LimitedInstanceCapacity", "InstanceLimitExceeded", "VcpuLimitExceeded"})
 INVALID_NODE = "InvalidNodenameError"  # the node is no compute node of the cluster
 NOT_READY = "ClusterNotReady"  # the cluster is not created (or is being deleted)
 INVALID_BINDING = "InvalidAssignment"  # the instance is not a launched instance for that node
@@ -125,10 +124,6 @@ def request_id(kind: str, parts) -> str:
 # --- the wire form of the contract (paracluster.rpc requests) -------------------------------------------------------
 
 OPERATIONS = frozenset({"launch", "bind", "terminate", "instances", "status", "set_status"})
-
-
-def decode_launch(args: dict) -> tuple[str, list[LaunchNode], bool]:
-    return args["request_id"], [from_data(LaunchNode, node) for node in args["nodes"]], bool(args["all_or_nothing"])
 
 
 class FleetClient:

@@ -36,10 +36,6 @@ class InstanceType(namedtuple("InstanceType", _FIELDS)):
     __slots__ = ()
 
     @property
-    def instance_store_total_gb(self) -> int:
-        return sum(self.instance_store_disks)
-
-    @property
     def architecture(self) -> str | None:
         """The node architecture ParallelCluster derives: the first of x86_64 and arm64 the type supports."""
         return next((arch for arch in self.architectures if arch in ("x86_64", "arm64")), None)

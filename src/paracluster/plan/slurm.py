@@ -15,7 +15,7 @@ class Timers:
     sets faster ones from its settings."""
 
     suspend_timeout: int = 120
-    resume_timeout: int = 1800
+    resume_timeout: int | None = None  # None: the config's ComputeNodeBootstrapTimeout, as ParallelCluster
     power_save_interval: int | None = None
     power_save_min_interval: int | None = 0
     scaledown_idletime_seconds: int | None = None  # None: the config's ScaledownIdletime minutes
@@ -28,7 +28,8 @@ class Timers:
 
 def resume_timeout(config, timers: Timers) -> int:
     """Slurm's ResumeTimeout: ComputeNodeBootstrapTimeout keeps its meaning, capped by the provider's timer."""
-    return min(int(timers.resume_timeout), config.dev_settings.timeouts.compute_node_bootstrap_timeout)
+    bootstrap = config.dev_settings.timeouts.compute_node_bootstrap_timeout
+    return bootstrap if timers.resume_timeout is None else min(int(timers.resume_timeout), bootstrap)
 
 
 def render_input(config, catalog, facts: ClusterFacts, timers: Timers, local_host: bool) -> RenderInput:

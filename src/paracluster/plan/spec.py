@@ -14,19 +14,12 @@ from paracluster.plan.inventory import PlannedNode
 
 SLURM_CONF_DIR = "/opt/slurm/etc"
 SCRIPTS_DIR = f"{SLURM_CONF_DIR}/pcluster/scripts"  # ParallelCluster keeps its Slurm programs beside the config
-PARACLUSTER_JSON = f"{SLURM_CONF_DIR}/pcluster/paracluster.json"
 SSHD_CONFIG = "/etc/paracluster/sshd_config"
 HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
 JWT_KEY = "/var/spool/slurm.state/jwt_hs256.key"  # in the state save location, as Slurm's docs place it
 SLURMRESTD_PORT = 6820
 SLURMDBD_PORT = 6819
 
-# ParallelCluster's default user per OS (constants.OS_MAPPING).
-DEFAULT_USERS = {
-    "alinux2": "ec2-user", "alinux2023": "ec2-user", "rhel8": "ec2-user", "rhel9": "ec2-user",
-    "ubuntu1804": "ubuntu", "ubuntu2004": "ubuntu", "ubuntu2204": "ubuntu", "ubuntu2404": "ubuntu",
-    "rocky8": "rocky", "rocky9": "rocky", "centos7": "centos",
-}
 # ParallelCluster's node_type values in cfnconfig and dna.json.
 CFN_NODE_TYPES = {"HeadNode": "HeadNode", "ComputeNode": "ComputeFleet", "LoginNode": "LoginNode"}
 
@@ -68,7 +61,10 @@ class NodeKeys:
 
 
 def default_user_name(config) -> str:
-    return DEFAULT_USERS.get(config.image.os, "ec2-user")
+    """ParallelCluster's default user of the config's OS (constants.OS_MAPPING)."""
+    from paracluster.config.schema.cluster import DEFAULT_USER_BY_OS
+
+    return DEFAULT_USER_BY_OS.get(config.image.os, "ec2-user")
 
 
 def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: str, keys: NodeKeys) -> dict:

@@ -281,14 +281,22 @@ def _node_lines(group: NodeGroup, gres: bool) -> list[str]:
     ):
         if not nodes:
             continue
+        # Features of the compute resource's CustomSlurmSettings (allowed since ParallelCluster 3.15) join
+        # ParallelCluster's own, which the cluster manager and users' constraints rely on.
+        custom = [(key, value) for key, value in group.custom_settings if str(key).lower() not in FEATURE_KEYS]
+        extra = [str(value) for key, value in group.custom_settings if str(key).lower() in FEATURE_KEYS]
+        features = ",".join([*group.features(static), *extra])
         line = (
             f"NodeName={compress_hostlist(nodes)} CPUs={group.cpus} RealMemory={group.real_memory} State=CLOUD"
-            f" Feature={','.join(group.features(static))} Weight={weight}"
+            f" Feature={features} Weight={weight}"
         )
         if gres and group.gpu_count > 0:
             line += f" Gres={_gres_name(group)}:{group.gpu_count}"
-        lines.append(line + _custom(group.custom_settings))
+        lines.append(line + _custom(custom))
     return lines
+
+
+FEATURE_KEYS = ("feature", "features")
 
 
 def _gres_name(group: NodeGroup) -> str:

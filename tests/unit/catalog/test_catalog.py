@@ -59,7 +59,6 @@ def test_c5d_24xlarge():
     assert c5d is not None
     assert (c5d.vcpus, c5d.cores, c5d.threads_per_core, c5d.memory_mib) == (96, 48, 2, 196608)
     assert c5d.instance_store_disks == (900, 900, 900, 900)
-    assert c5d.instance_store_total_gb == 3600
     assert c5d.instance_store_type == "ssd"
     assert c5d.efa_supported is False
     assert c5d.architectures == ("x86_64",)

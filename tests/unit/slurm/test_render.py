@@ -320,3 +320,13 @@ def test_slurmd_parses_rendered_config(case, tmp_path):
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compute_resource_features_join_parallelclusters_own():
+    text = MINIMAL_CLUSTER.replace("          InstanceType: c5.xlarge\n",
+                                   "          InstanceType: c5.xlarge\n          CustomSlurmSettings:\n"
+                                   "            Features: bigmem,fast\n            Weight: 7\n")
+    files = render(aws_input(load(text)))
+    node_lines = [line for text in files.values() for line in text.splitlines() if line.startswith("NodeName=q")]
+    assert node_lines and all(" Feature=dynamic,c5.xlarge,cr1,bigmem,fast " in line + " " for line in node_lines)
+    assert all("Features=" not in line for line in node_lines)
