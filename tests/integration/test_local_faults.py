@@ -120,6 +120,32 @@ def test_host_service_restart_during_create_resumes_it(faulty):
     assert all(not items for items in residue(faulty.state_dir, "resumed").values())
 
 
+def test_delete_during_a_create_wins_also_across_a_host_service_restart(faulty, tmp_path):
+    """delete-cluster while the head node runs its bootstrap: the create stops, the delete follows, even when the
+    host service restarts in between; the cluster never shows CREATE_COMPLETE."""
+    script = tmp_path / "slow.sh"
+    script.write_text("#!/bin/bash\nsleep 3\n")
+    config = BASIC.replace("HeadNode:\n", f"HeadNode:\n  CustomActions:\n    OnNodeStart:\n      Script: {script}\n", 1)
+    faulty.json("create-cluster", "-n", "doomed", "-c", str(faulty.config(config)))
+    deadline = time.monotonic() + 60
+    while "head node" not in (faulty.json("describe-cluster", "-n", "doomed").get("progress") or ""):
+        assert time.monotonic() < deadline, "the create did not reach the head node"
+        time.sleep(0.1)
+    assert faulty.json("delete-cluster", "-n", "doomed")["cluster"]["clusterStatus"] == "DELETE_IN_PROGRESS"
+    stop_service(faulty.state_dir)  # a crash while both are under way
+    seen = set()
+    while True:
+        result = faulty.run("describe-cluster", "-n", "doomed")
+        if result.returncode != 0:
+            assert "does not exist" in json.loads(result.stdout)["message"]
+            break
+        seen.add(json.loads(result.stdout)["clusterStatus"])
+        assert time.monotonic() < deadline + 60, seen
+        time.sleep(0.2)
+    assert seen == {"DELETE_IN_PROGRESS"}
+    assert all(not items for items in residue(faulty.state_dir, "doomed").values())
+
+
 def test_two_clusters_run_side_by_side_isolated(faulty):
     faulty.create("alpha")
     faulty.create("beta")
