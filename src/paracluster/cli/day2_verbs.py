@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from paracluster.cli.cluster_verbs import add_provider_argument
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", "--cluster-name", required=True, help="Name of the cluster.")
-    parser.add_argument("-r", "--region", help="Region the operation corresponds to.")
-    add_provider_argument(parser)
-    parser.add_argument("--query", help="JMESPath query to perform on output.")
+from paracluster.cli.cluster_verbs import add_common_arguments as _common
 
 
 def add_delete_cluster_instances_arguments(parser: argparse.ArgumentParser) -> None:
