@@ -67,6 +67,12 @@ def check_cluster_name(name: str) -> None:
         )
 
 
+def _validated(cluster_name: str, config_text: str, region, suppress, failure_level: str, source: str):
+    """A cluster request's name and configuration checked: (validation outcome, its messages)."""
+    check_cluster_name(cluster_name)
+    return validate("cluster", config_text, cluster_name, region, suppress, failure_level, source)
+
+
 def create_cluster(
     *,
     cluster_name: str,
@@ -80,10 +86,8 @@ def create_cluster(
     provider_name: str | None = None,
 ) -> dict:
     """Validate the configuration and start creating the cluster; with `dryrun`, stop after validation."""
-    check_cluster_name(cluster_name)
-    outcome, messages = validate(
-        "cluster", config_text, cluster_name, region, suppress_validators, validation_failure_level, source
-    )
+    outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
+                                   source)
     if dryrun:
         raise DryRunSucceeded(messages)
     chosen = provider(provider_name)
@@ -189,10 +193,8 @@ def update_cluster(
     As in ParallelCluster: changes a policy does not allow now are refused with the change set and the reasons
     (unless `force_update`); no change at all is refused; `dryrun` stops after the plan.
     """
-    check_cluster_name(cluster_name)
-    outcome, messages = validate(
-        "cluster", config_text, cluster_name, region, suppress_validators, validation_failure_level, source
-    )
+    outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
+                                   source)
     chosen = provider(provider_name)
     chosen.check_config(outcome.config, updating=cluster_name)
     where = region or outcome.config.region or default_region(None)

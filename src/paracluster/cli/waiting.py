@@ -34,6 +34,16 @@ def wait_for_create(describe, name: str, progress, verb: str = "create") -> dict
     return cluster
 
 
+def wait_for_cluster(args, answer: dict, verb: str) -> dict:
+    """--wait of create-cluster and update-cluster: describe-cluster's answer once the operation ended."""
+    from paracluster import api
+
+    region = answer["cluster"]["region"]
+    return wait_for_create(lambda: api.describe_cluster(cluster_name=args.cluster_name, region=region,
+                                                        provider_name=args.provider),
+                           args.cluster_name, progress_printer(), verb=verb)
+
+
 def wait_for_delete(describe, name: str, progress) -> dict:
     """Poll `describe()` until the cluster is gone; raise if its delete failed."""
     started = time.monotonic()
