@@ -13,7 +13,7 @@ NAME = "itupdate"
 
 
 def config(*, max_count=3, extra_queue=False, on_updated=None, message_timeout=None, strategy=None,
-           storage=None) -> str:
+           storage=None, login_count=None, login_script=None) -> str:
     """The module cluster's configuration with the given changes (as YAML text)."""
     data = yaml.safe_load(HEADER)
     if on_updated:
@@ -33,6 +33,12 @@ def config(*, max_count=3, extra_queue=False, on_updated=None, message_timeout=N
     data["Scheduling"] = {"Scheduler": "slurm", "SlurmSettings": settings, "SlurmQueues": queues}
     if storage:
         data["SharedStorage"] = storage
+    if login_count is not None:
+        pool = {"Name": "gate", "InstanceType": "c5.large", "Count": login_count,
+                "Networking": {"SubnetIds": ["subnet-0123456789abcdef0"]}}
+        if login_script:
+            pool["CustomActions"] = {"OnNodeUpdated": {"Script": str(login_script)}}
+        data["LoginNodes"] = {"Pools": [pool]}
     return yaml.safe_dump(data, sort_keys=False)
 
 
@@ -202,6 +208,30 @@ def test_storage_added_live_and_removed_with_its_deletion_policy(cli, cluster):
     kept = next(item for item in cli.json("storage", "list")["storage"] if item["id"] == efs["id"])
     assert not kept.get("attachments")
     cli.run("storage", "delete", efs["id"])
+
+
+def test_login_pool_counts_follow_updates(cli, cluster, tmp_path):
+    script = tmp_path / "login-updated.sh"
+    script.write_text("#!/bin/bash\nhostname >> /home/ec2-user/login-updated.txt\n")
+    marker = cli.state_dir / "clusters" / NAME / "shared" / "home" / "ec2-user" / "login-updated.txt"
+
+    def pools() -> dict:
+        return {pool["poolName"]: pool for pool in cli.json("describe-cluster", "-n", NAME).get("loginNodes", [])}
+
+    added = update(cli, config(max_count=6, message_timeout=33, login_count=1, login_script=script), "--wait")
+    assert added["clusterStatus"] == "UPDATE_COMPLETE"
+    assert instances(cli)["login-gate-1"]["state"] == "running"
+    wait_for(lambda: pools().get("gate", {}).get("healthyNodes") == 1, 30, what="the login node behind its balancer")
+    assert not marker.exists()  # a node the update booted ran its bootstrap, not OnNodeUpdated
+    grown = update(cli, config(max_count=6, message_timeout=33, login_count=2, login_script=script), "--wait")
+    assert grown["clusterStatus"] == "UPDATE_COMPLETE"
+    wait_for(lambda: pools().get("gate", {}).get("healthyNodes") == 2, 30, what="two login nodes behind the balancer")
+    assert marker.read_text().split() == ["login-gate-1"]  # OnNodeUpdated on the login node that was there
+    assert cli.json("update-cluster", "-n", NAME, "-c", str(cli.config(config(max_count=6, message_timeout=33,
+                                                                              login_count=0))), "--wait"
+                    )["clusterStatus"] == "UPDATE_COMPLETE"
+    assert not any(name.startswith("login-") for name in instances(cli))
+    assert "gate" not in pools()
 
 
 def test_stack_events_record_a_rolled_back_create(cli, tmp_path):

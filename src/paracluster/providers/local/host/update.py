@@ -119,6 +119,7 @@ class Updating(Creation):
         # Unknown after a host service restart: then the steps assume a change and apply it.
         self.nodes_changed = True
         self.slurm_changed = True
+        self.booted: set[str] = set()  # nodes this update booted: they start with the new spec
 
 
 def _live(ctx: Updating, node_type: str | None = None) -> list[NodeRecord]:
@@ -260,6 +261,7 @@ def start_static_nodes(ctx: Updating) -> None:
         return
     for node in pending:
         node.instance = None  # a node that died is a new instance
+    ctx.booted |= {node.name for node in pending}
     failed = boot_and_wait(ctx, pending)
     if failed:
         raise next(iter(failed.values()))
@@ -285,6 +287,7 @@ def update_login_nodes(ctx: Updating) -> None:
                                                              ctx.store.node_dir(record.name, node.name)))]
     for node in pending:
         node.instance = None
+    ctx.booted |= {node.name for node in pending}
     failed = boot_and_wait(ctx, pending) if pending else {}
     if failed:
         raise next(iter(failed.values()))
@@ -318,7 +321,8 @@ def refresh_nodes(ctx: Updating) -> None:
             out.write(json.dumps(spec, indent=1))
         os.replace(path.with_suffix(".tmp"), path)
     for node in _live(ctx):
-        if node.node.node_type in ("HeadNode", "LoginNode"):
+        # A node booted by this update ran its bootstrap with the new spec; OnNodeUpdated is for the nodes updated.
+        if node.node.node_type in ("HeadNode", "LoginNode") and node.name not in ctx.booted:
             _agent(ctx, node, "--update", *(["--no-on-node-updated"] if ctx.request.rolling_back else []))
 
 
