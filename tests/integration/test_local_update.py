@@ -195,10 +195,16 @@ def test_storage_added_live_and_removed_with_its_deletion_policy(cli, cluster):
     refused = update(cli, config(max_count=6, message_timeout=33, storage=storage), expect=1)
     assert refused["updateValidationErrors"][0]["message"].startswith(
         "All compute nodes must be stopped or QueueUpdateStrategy must be set.")
+    static = instances(cli)["compute-st-c5-1"]["instanceId"]
     added = update(cli, config(max_count=6, message_timeout=33, storage=storage, strategy="DRAIN"), "--wait")
     assert added["clusterStatus"] == "UPDATE_COMPLETE"
-    # Mounted in the running head node at once (mode 1777 there, as ParallelCluster), shared with compute nodes.
+    # Mounted in the running head node at once (mode 1777 there, as ParallelCluster).
     assert node_exec(cli, NAME, "head", "touch /scratchfs/from-head && stat -c %a /scratchfs").stdout.strip() == "1777"
+    # DRAIN: the static node of the queue was drained, then replaced by the cluster manager; the new one has it too.
+    wait_for(lambda: instances(cli).get("compute-st-c5-1", {}).get("instanceId") not in (None, static)
+             and sinfo(cli).get("compute-st-c5-1") == "idle", 90, what="the drained static node to be replaced",
+             explain=lambda: json.dumps(sinfo(cli)))
+    assert node_exec(cli, NAME, "compute-st-c5-1", "ls /scratchfs").stdout.split() == ["from-head"]
     registered = cli.json("storage", "list")["storage"]
     efs = next(item for item in registered if item.get("name") == "scratchfs")
     removed = update(cli, config(max_count=6, message_timeout=33, strategy="DRAIN"), "--wait")
