@@ -178,22 +178,29 @@ def update_storage(ctx: Updating) -> None:
     ctx.save()
 
 
-def _slurm_digest(ctx: Updating) -> str:
+def _slurm_digest(ctx: Updating, pattern: str = "*") -> str:
     digest = hashlib.sha256()
     conf_dir = shared_dirs(ctx.dir)["/opt/slurm"] / "etc"
-    for path in sorted(conf_dir.rglob("*")):
+    for path in sorted(conf_dir.rglob(pattern)):
         if path.is_file():
             digest.update(str(path.relative_to(conf_dir)).encode() + path.read_bytes())
-    digest.update((ctx.dir / "hosts").read_bytes() if (ctx.dir / "hosts").exists() else b"")
+    if pattern == "*":
+        digest.update((ctx.dir / "hosts").read_bytes() if (ctx.dir / "hosts").exists() else b"")
     return digest.hexdigest()
+
+
+PARTITION_FILES = "slurm_parallelcluster_*_partition.conf"  # the queues' nodes and partitions
 
 
 def write_slurm(ctx: Updating) -> None:
     """Every node name at its address in the hosts file, and Slurm's files and knobs for the new configuration."""
-    before = _slurm_digest(ctx)
+    before, partitions = _slurm_digest(ctx), _slurm_digest(ctx, PARTITION_FILES)
     write_hosts(ctx.record, ctx.config, ctx.dir, ctx.settings)
     write_slurm_files(ctx.record, ctx.plan, ctx.dir, ctx.settings)
     ctx.slurm_changed = _slurm_digest(ctx) != before
+    # Nodes or partitions defined anew (an instance type, a queue's settings) need slurmctld restarted, as queue
+    # changes do in ParallelCluster.
+    ctx.nodes_changed = ctx.nodes_changed or _slurm_digest(ctx, PARTITION_FILES) != partitions
 
 
 def _head_exec(ctx: Updating, argv: list[str], timeout: float = 60):
@@ -210,8 +217,9 @@ def _agent(ctx: Updating, node: NodeRecord, *flags: str) -> None:
 
 
 def apply_slurm(ctx: Updating) -> None:
-    """slurmctld re-reads its files: restarted when nodes were added or removed (Slurm 22.05 cannot change its node
-    list on a reconfigure, so ParallelCluster restarts it too), then `scontrol reconfigure` for every daemon."""
+    """slurmctld re-reads its files: restarted when nodes or partitions changed (Slurm 22.05 cannot change its node
+    list on a reconfigure; ParallelCluster restarts it when queues change), then `scontrol reconfigure` for every
+    daemon."""
     if not (ctx.slurm_changed or ctx.nodes_changed):
         return
     if ctx.nodes_changed:
@@ -393,8 +401,9 @@ def run_update(service, name: str) -> None:
             ctx.record.update.rolling_back, ctx.record.update.failure = True, failure
             ctx.save()
             events.stack("UPDATE_ROLLBACK_IN_PROGRESS", failure)
-            shutil.copyfile(cluster_dir / PREVIOUS, cluster_dir / CONFIG)
             record = ctx.record
+        # The previous configuration is the target again (also when a restarted service resumes the rollback).
+        shutil.copyfile(cluster_dir / PREVIOUS, cluster_dir / CONFIG)
         ctx = Updating(record, service.plan(name), service.settings, store, service.faults)
         rollback_failure = _run_steps(ctx, UPDATE_STEPS, events, "roll back the failed update: ")
         if rollback_failure is None:
