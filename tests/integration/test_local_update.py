@@ -10,6 +10,8 @@ import yaml
 from cluster_support import HEADER, node_exec, wait_for
 
 NAME = "itupdate"
+# The compute resource's instance type: the tests run in order, and one changes it with the fleet stopped.
+CURRENT = {"instance_type": "c5.xlarge"}
 
 
 def config(*, max_count=3, extra_queue=False, on_updated=None, message_timeout=None, strategy=None,
@@ -23,7 +25,8 @@ def config(*, max_count=3, extra_queue=False, on_updated=None, message_timeout=N
         settings["CustomSlurmSettings"] = [{"MessageTimeout": message_timeout}]
     if strategy:
         settings["QueueUpdateStrategy"] = strategy
-    queues = [{"Name": "compute", "ComputeResources": [{"Name": "c5", "InstanceType": "c5.xlarge", "MinCount": 1,
+    queues = [{"Name": "compute", "ComputeResources": [{"Name": "c5", "InstanceType": CURRENT["instance_type"],
+                                                          "MinCount": 1,
                                                           "MaxCount": max_count}],
                "Networking": {"SubnetIds": ["subnet-0123456789abcdef0"]}}]
     if extra_queue:
@@ -146,10 +149,14 @@ def test_an_update_a_policy_refuses_is_refused_then_accepted_with_the_fleet_stop
     dry = update(cli, without_extra, "--dryrun", "true", expect=1)
     assert dry["message"] == "Request would have succeeded, but DryRun flag is set."
     assert [change["parameter"] for change in dry["changeSet"]] == ["Scheduling.SlurmQueues"]
-    assert update(cli, without_extra, "--wait")["clusterStatus"] == "UPDATE_COMPLETE"
+    # With the fleet stopped, the instance type may change too (COMPUTE_FLEET_STOP).
+    CURRENT["instance_type"] = "c5.2xlarge"
+    assert update(cli, config(max_count=5, message_timeout=33), "--wait")["clusterStatus"] == "UPDATE_COMPLETE"
     assert "extra-st-m5-1" not in sinfo(cli)
     cli.json("update-compute-fleet", "-n", NAME, "--status", "START_REQUESTED")
     wait_for(lambda: sinfo(cli).get("compute-st-c5-1") == "idle", 60, what="the static node to be back")
+    assert "CPUTot=8 " in node_exec(cli, NAME, "head", "scontrol show node compute-st-c5-1").stdout
+    assert instances(cli)["compute-st-c5-1"]["instanceType"] == "c5.2xlarge"
 
 
 def test_a_failed_update_rolls_back_to_the_previous_configuration(cli, cluster, tmp_path):
