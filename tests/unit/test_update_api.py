@@ -160,3 +160,29 @@ def test_stack_events_are_paged_newest_first_and_bounded(tmp_path, monkeypatch):
     names = [e.logical_resource_id for page in pages for e in page]
     assert names == [f"Step{n}" for n in range(24, 14, -1)]  # the latest KEEP only
     assert len((tmp_path / events.EVENTS_FILE).read_text().splitlines()) <= 15
+
+
+def test_local_stack_status_and_fleet_facts():
+    from paracluster.plan.inventory import PlannedNode
+    from paracluster.providers.local.host.state import ClusterState, Instance, NodeRecord, Observed
+    from paracluster.providers.local.host.update import fleet_facts
+    from paracluster.providers.local.host.views import stack_status
+
+    def record(status: str, rolled_back: bool = False, fleet: str = "RUNNING") -> ClusterState:
+        return ClusterState("c1", "us-east-1", "0.1.0", "t", observed=Observed(status=status, rolled_back=rolled_back,
+                                                                               fleet_status=fleet))
+
+    assert stack_status(record("UPDATE_FAILED", rolled_back=True)) == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack_status(record("UPDATE_FAILED")) == "UPDATE_ROLLBACK_FAILED"
+    assert stack_status(record("CREATE_FAILED", rolled_back=True)) == "ROLLBACK_COMPLETE"
+    assert stack_status(record("UPDATE_COMPLETE")) == "UPDATE_COMPLETE"
+    running = record("UPDATE_COMPLETE")
+    running.nodes = {
+        "login-a-1": NodeRecord(PlannedNode("login-a-1", "LoginNode", "c5.large", pool="a"), 1, "10.0.0.3",
+                                Instance("i-1", "running", "t")),
+        "login-b-1": NodeRecord(PlannedNode("login-b-1", "LoginNode", "c5.large", pool="b"), 2, "10.0.0.4"),
+    }
+    facts = fleet_facts(running)
+    assert facts.compute_running and facts.login_nodes == {"a": 1}
+    assert facts.login_running("a") and not facts.login_running("b")
+    assert not fleet_facts(record("UPDATE_COMPLETE", fleet="STOPPED")).compute_running
