@@ -12,7 +12,14 @@ import os
 import re
 
 from paracluster import views
-from paracluster.errors import BadRequestError, ConfigValidationError, DryRunSucceeded, NotAvailableError
+from paracluster.errors import (
+    BadRequestError,
+    ConfigValidationError,
+    DryRunSucceeded,
+    NotAvailableError,
+    NotFoundError,
+    UpdateRefused,
+)
 
 # The request-level pattern of a cluster name (at least two characters); ClusterNameValidator then checks length.
 _CLUSTER_NAME_PARAMETER = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]+$")
@@ -60,6 +67,12 @@ def check_cluster_name(name: str) -> None:
         )
 
 
+def _validated(cluster_name: str, config_text: str, region, suppress, failure_level: str, source: str):
+    """A cluster request's name and configuration checked: (validation outcome, its messages)."""
+    check_cluster_name(cluster_name)
+    return validate("cluster", config_text, cluster_name, region, suppress, failure_level, source)
+
+
 def create_cluster(
     *,
     cluster_name: str,
@@ -73,10 +86,8 @@ def create_cluster(
     provider_name: str | None = None,
 ) -> dict:
     """Validate the configuration and start creating the cluster; with `dryrun`, stop after validation."""
-    check_cluster_name(cluster_name)
-    outcome, messages = validate(
-        "cluster", config_text, cluster_name, region, suppress_validators, validation_failure_level, source
-    )
+    outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
+                                   source)
     if dryrun:
         raise DryRunSucceeded(messages)
     chosen = provider(provider_name)
@@ -163,6 +174,65 @@ def ssh_target(*, cluster_name: str, login_pool: str | None = None, region: str 
 def slurm_token(*, cluster_name: str, user: str | None = None, lifespan: int | None = None,
                 region: str | None = None, provider_name: str | None = None) -> dict:
     return provider(provider_name).slurm_token(cluster_name, default_region(region), user, lifespan)
+
+
+def update_cluster(
+    *,
+    cluster_name: str,
+    config_text: str,
+    source: str = "the cluster configuration",
+    region: str | None = None,
+    suppress_validators: tuple[str, ...] = (),
+    validation_failure_level: str = "ERROR",
+    dryrun: bool = False,
+    force_update: bool = False,
+    provider_name: str | None = None,
+) -> dict:
+    """Validate the new configuration, plan the update against the cluster's state and start it (unless refused).
+
+    As in ParallelCluster: changes a policy does not allow now are refused with the change set and the reasons
+    (unless `force_update`); no change at all is refused; `dryrun` stops after the plan.
+    """
+    outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
+                                   source)
+    chosen = provider(provider_name)
+    chosen.check_config(outcome.config, updating=cluster_name)
+    where = region or outcome.config.region or default_region(None)
+    result = chosen.update_cluster(cluster_name, where, config_text, force_update, dryrun)
+    changes = views.change_set(result.changes)
+    if result.result == "REFUSED":
+        raise UpdateRefused(changes, views.update_validation_errors(result.changes))
+    if result.result == "NO_CHANGES":
+        raise BadRequestError("No changes found in your cluster configuration.")
+    if dryrun:
+        raise DryRunSucceeded(messages, changes)
+    body = {"cluster": views.cluster_summary(result.cluster)}
+    if messages:
+        body["validationMessages"] = messages
+    body["changeSet"] = changes
+    return body
+
+
+def delete_cluster_instances(*, cluster_name: str, force: bool = False, region: str | None = None,
+                             provider_name: str | None = None) -> None:
+    """Terminate the cluster's compute instances; with `force`, a cluster that does not exist is no error."""
+    try:
+        provider(provider_name).delete_cluster_instances(cluster_name, default_region(region))
+    except NotFoundError:
+        if not force:
+            raise NotFoundError(
+                f"Cluster '{cluster_name}' does not exist or belongs to an incompatible ParallelCluster major "
+                "version. To force the deletion of all compute nodes, please use the `force` param."
+            ) from None
+
+
+def get_cluster_stack_events(*, cluster_name: str, next_token: str | None = None, region: str | None = None,
+                             provider_name: str | None = None) -> dict:
+    events, token = provider(provider_name).stack_events(cluster_name, default_region(region), next_token)
+    body = {"events": [views.stack_event(event) for event in events]}
+    if token:
+        body["nextToken"] = token
+    return body
 
 
 def services(provider_name: str | None = None):

@@ -36,16 +36,31 @@ class ConfigValidationError(ConfigError):
 class DryRunSucceeded(ClusterError):
     """A request with --dryrun true passed validation; ParallelCluster reports this as an error (exit code 1)."""
 
-    def __init__(self, validation_messages: list[dict]):
+    def __init__(self, validation_messages: list[dict], change_set: list[dict] | None = None):
         super().__init__("Request would have succeeded, but DryRun flag is set.")
         self.validation_messages = validation_messages
+        self.change_set = change_set  # update-cluster's
 
     def body(self) -> dict:
         # ParallelCluster leaves validationMessages out when there is nothing to report.
         body = {"message": str(self)}
+        if self.change_set is not None:
+            body["changeSet"] = self.change_set
         if self.validation_messages:
             body["validationMessages"] = self.validation_messages
         return body
+
+
+class UpdateRefused(ClusterError):
+    """update-cluster found changes that are not allowed now; the body lists them as ParallelCluster does."""
+
+    def __init__(self, change_set: list[dict], errors: list[dict]):
+        super().__init__("Update failure")
+        self.change_set = change_set
+        self.errors = errors
+
+    def body(self) -> dict:
+        return {"message": str(self), "changeSet": self.change_set, "updateValidationErrors": self.errors}
 
 
 class BadRequestError(ClusterError, ValueError):

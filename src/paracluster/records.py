@@ -116,6 +116,43 @@ class FleetStatusRecord:
     last_updated_time: str | None
 
 
+@dataclasses.dataclass
+class ConfigChange:
+    """One change of an update-cluster request, with its update policy and ParallelCluster's check of it."""
+
+    parameter: str  # Scheduling.SlurmQueues[q1].ComputeResources[cr1].MaxCount
+    current_value: object
+    requested_value: object
+    update_policy: str
+    check: str = "SUCCEEDED"  # SUCCEEDED | ACTION NEEDED | FAILED
+    message: str | None = None  # reason and action needed, when the check did not succeed
+
+
+@dataclasses.dataclass
+class UpdateOutcome:
+    """What a provider did with an update-cluster request: `result` is STARTED, CHECKED (dry run), REFUSED (a
+    change is not allowed now) or NO_CHANGES; `cluster` is set once the update started."""
+
+    result: str
+    changes: list[ConfigChange] = dataclasses.field(default_factory=list)
+    cluster: ClusterRecord | None = None
+
+
+@dataclasses.dataclass
+class StackEvent:
+    """A CloudFormation-style event of a cluster's stack: a create, update or delete step, or the stack's status."""
+
+    event_id: str
+    stack_id: str
+    stack_name: str
+    logical_resource_id: str
+    physical_resource_id: str
+    resource_type: str
+    timestamp: str
+    resource_status: str
+    resource_status_reason: str | None = None
+
+
 # --- data conversion ----------------------------------------------------------------------------------------------
 
 

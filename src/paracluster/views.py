@@ -6,7 +6,7 @@ Keys ParaCluster adds are camelCase and documented in the README: `progress` (de
 
 from __future__ import annotations
 
-from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure
+from paracluster.records import ClusterRecord, ConfigChange, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent
 
 
 def cluster_summary(cluster: ClusterRecord) -> dict:
@@ -91,3 +91,37 @@ def node_failure(failure: NodeFailure) -> dict:
 
 def compute_fleet(status: FleetStatusRecord) -> dict:
     return {"status": status.status, "lastStatusUpdatedTime": status.last_updated_time}
+
+
+def _shown(value: object) -> object:
+    return "-" if value is None else value  # ParallelCluster shows an absent value as "-"
+
+
+def change_set(changes: list[ConfigChange]) -> list[dict]:
+    """update-cluster's changeSet: every change it reports."""
+    return [{"parameter": c.parameter, "currentValue": _shown(c.current_value),
+             "requestedValue": _shown(c.requested_value)} for c in changes]
+
+
+def update_validation_errors(changes: list[ConfigChange]) -> list[dict]:
+    """update-cluster's updateValidationErrors: the changes not allowed now, with ParallelCluster's reason."""
+    return [{"parameter": c.parameter, "currentValue": _shown(c.current_value),
+             "requestedValue": _shown(c.requested_value), "message": c.message}
+            for c in changes if c.check != "SUCCEEDED"]
+
+
+def stack_event(event: StackEvent) -> dict:
+    """An event as get-cluster-stack-events shows it (CloudFormation's fields in camelCase)."""
+    body = {
+        "stackId": event.stack_id,
+        "eventId": event.event_id,
+        "stackName": event.stack_name,
+        "logicalResourceId": event.logical_resource_id,
+        "physicalResourceId": event.physical_resource_id,
+        "resourceType": event.resource_type,
+        "timestamp": event.timestamp,
+        "resourceStatus": event.resource_status,
+    }
+    if event.resource_status_reason:
+        body["resourceStatusReason"] = event.resource_status_reason
+    return body

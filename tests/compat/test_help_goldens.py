@@ -20,11 +20,8 @@ pytestmark = pytest.mark.skipif(not GOLDENS.exists(), reason="the shared Paralle
 
 IMAGES, DAY2 = "issue 13 (Images)", "issue 14 (Day-2 operations)"
 EXPECTED_MISSING = {
-    "update-cluster": DAY2,
-    "delete-cluster-instances": DAY2,
     "list-cluster-log-streams": DAY2,
     "get-cluster-log-events": DAY2,
-    "get-cluster-stack-events": DAY2,
     "export-cluster-logs": DAY2,
     "list-images": IMAGES,
     "delete-image": IMAGES,

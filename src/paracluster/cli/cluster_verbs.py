@@ -15,7 +15,8 @@ def add_provider_argument(parser: argparse.ArgumentParser) -> None:
                         "setting `provider`, which defaults to local).")
 
 
-def _common(parser: argparse.ArgumentParser, *, name: bool = True) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, *, name: bool = True) -> None:
+    """-n, -r, --provider and --query, which most cluster verbs take."""
     if name:
         parser.add_argument("-n", "--cluster-name", required=True, help="Name of the cluster.")
     parser.add_argument("-r", "--region", help="Region the operation corresponds to.")
@@ -24,7 +25,7 @@ def _common(parser: argparse.ArgumentParser, *, name: bool = True) -> None:
 
 
 def add_delete_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    add_common_arguments(parser)
     parser.add_argument("--wait", action="store_true", help="Wait until nothing of the cluster is left.")
 
 
@@ -41,7 +42,7 @@ def run_delete_cluster(args: argparse.Namespace) -> dict:
 
 
 def add_describe_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    add_common_arguments(parser)
 
 
 def run_describe_cluster(args: argparse.Namespace) -> dict:
@@ -51,7 +52,7 @@ def run_describe_cluster(args: argparse.Namespace) -> dict:
 
 
 def add_list_clusters_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser, name=False)
+    add_common_arguments(parser, name=False)
     parser.add_argument("--cluster-status", nargs="+", choices=CLUSTER_STATUSES, metavar="CLUSTER_STATUS",
                         help="Only clusters in these statuses.")
     parser.add_argument("--next-token", help="Token of the next page (all clusters fit in one page locally).")
@@ -64,7 +65,7 @@ def run_list_clusters(args: argparse.Namespace) -> dict:
 
 
 def add_describe_cluster_instances_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    add_common_arguments(parser)
     parser.add_argument("--node-type", choices=("HeadNode", "ComputeNode", "LoginNode"))
     parser.add_argument("--queue-name", help="Only instances of this queue.")
     parser.add_argument("--next-token", help="Token of the next page (all instances fit in one page locally).")
@@ -79,7 +80,7 @@ def run_describe_cluster_instances(args: argparse.Namespace) -> dict:
 
 
 def add_describe_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    add_common_arguments(parser)
 
 
 def run_describe_compute_fleet(args: argparse.Namespace) -> dict:
@@ -90,7 +91,7 @@ def run_describe_compute_fleet(args: argparse.Namespace) -> dict:
 
 
 def add_update_compute_fleet_arguments(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+    add_common_arguments(parser)
     parser.add_argument("--status", required=True,
                         choices=("START_REQUESTED", "STOP_REQUESTED", "ENABLED", "DISABLED"),
                         help="START_REQUESTED or STOP_REQUESTED (Slurm); ENABLED or DISABLED (AWS Batch).")

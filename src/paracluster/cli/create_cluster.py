@@ -30,24 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     from paracluster import api
     from paracluster.cli.output import debug_log
-    from paracluster.cli.waiting import progress_printer, wait_for_create
-    from paracluster.config.yamlfile import read_config_text
+    from paracluster.cli.validation_args import cluster_request
+    from paracluster.cli.waiting import wait_for_cluster
 
     debug_log(args, "create-cluster %s from %s (dryrun=%s)", args.cluster_name, args.cluster_configuration, args.dryrun)
-    answer = api.create_cluster(
-        cluster_name=args.cluster_name,
-        config_text=read_config_text(args.cluster_configuration),
-        source=args.cluster_configuration,
-        region=args.region,
-        suppress_validators=tuple(args.suppress_validators),
-        validation_failure_level=args.validation_failure_level,
-        dryrun=args.dryrun,
-        rollback_on_failure=args.rollback_on_failure,
-        provider_name=args.provider,
-    )
-    if not args.wait:
-        return answer
-    region = answer["cluster"]["region"]
-    return wait_for_create(lambda: api.describe_cluster(cluster_name=args.cluster_name, region=region,
-                                                        provider_name=args.provider),
-                           args.cluster_name, progress_printer())
+    answer = api.create_cluster(**cluster_request(args), rollback_on_failure=args.rollback_on_failure)
+    return wait_for_cluster(args, answer, "create") if args.wait else answer

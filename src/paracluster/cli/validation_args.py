@@ -1,4 +1,4 @@
-"""Flags shared by the verbs that validate a configuration (create-cluster, build-image, later update-cluster)."""
+"""Flags shared by the verbs that validate a configuration (create-cluster, update-cluster, build-image)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,19 @@ def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
         help="Only perform request validation without creating any resource. (Defaults to 'false'.)",
     )
     parser.add_argument("--query", help="JMESPath query to perform on output.")
+
+
+def cluster_request(args: argparse.Namespace) -> dict:
+    """The api keyword arguments that create-cluster and update-cluster share, from their flags."""
+    from paracluster.config.yamlfile import read_config_text
+
+    return dict(
+        cluster_name=args.cluster_name,
+        config_text=read_config_text(args.cluster_configuration),
+        source=args.cluster_configuration,
+        region=args.region,
+        suppress_validators=tuple(args.suppress_validators),
+        validation_failure_level=args.validation_failure_level,
+        dryrun=args.dryrun,
+        provider_name=args.provider,
+    )

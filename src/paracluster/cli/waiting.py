@@ -1,4 +1,4 @@
-"""`--wait` of create-cluster and delete-cluster: poll describe-cluster until the operation ends, showing progress."""
+"""`--wait` of create-cluster, update-cluster and delete-cluster: poll describe-cluster until the operation ends."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def progress_printer():
     return lambda text: (sys.stderr.write(text + "\n"), sys.stderr.flush())
 
 
-def wait_for_create(describe, name: str, progress) -> dict:
-    """Poll `describe()` (describe-cluster's answer) until the create ends; raise if it failed."""
+def wait_for_create(describe, name: str, progress, verb: str = "create") -> dict:
+    """Poll `describe()` (describe-cluster's answer) until the create (or update) ends; raise if it failed."""
     started, last = time.monotonic(), None
     while True:
         cluster = describe()
@@ -30,8 +30,18 @@ def wait_for_create(describe, name: str, progress) -> dict:
         time.sleep(POLL_SECONDS)
     if status.endswith("_FAILED") or status.startswith("DELETE"):
         reasons = "; ".join(f["failureReason"] for f in cluster.get("failures", [])) or "no reason recorded"
-        raise ClusterOperationFailed(f"failed to create cluster '{name}': {reasons}", cluster)
+        raise ClusterOperationFailed(f"failed to {verb} cluster '{name}': {reasons}", cluster)
     return cluster
+
+
+def wait_for_cluster(args, answer: dict, verb: str) -> dict:
+    """--wait of create-cluster and update-cluster: describe-cluster's answer once the operation ended."""
+    from paracluster import api
+
+    region = answer["cluster"]["region"]
+    return wait_for_create(lambda: api.describe_cluster(cluster_name=args.cluster_name, region=region,
+                                                        provider_name=args.provider),
+                           args.cluster_name, progress_printer(), verb=verb)
 
 
 def wait_for_delete(describe, name: str, progress) -> dict:

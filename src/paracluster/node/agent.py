@@ -7,6 +7,8 @@ head node). Running the agent again on a configured node changes nothing: files 
 differ, mounts and running services are left alone and custom actions run once per node.
 
 Usage inside a running node: python -m paracluster.node.agent   (prints what each phase found or did)
+An update-cluster runs it with --update (the spec's files again, then OnNodeUpdated, unless --no-on-node-updated)
+and --restart SERVICE (stop the service PID 1 started, start it again).
 """
 
 from __future__ import annotations
@@ -224,9 +226,79 @@ class RunningServices:
         return True
 
 
+def update(agent: Agent, on_node_updated: bool = True) -> list[str]:
+    """ParallelCluster's update on a node: the new spec's files (cfnconfig, dna.json, ...), then every OnNodeUpdated
+    script, on each update (no mark: unlike the bootstrap's events, it runs whenever the cluster is updated)."""
+    agent.changes = []
+    base_setup(agent)
+    if on_node_updated and agent.spec.get("actions", {}).get("OnNodeUpdated"):
+        environment = agent.spec.get("environment", {})
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "HOME": "/root", "USER": "root", "LOGNAME": "root"}
+        try:
+            count = actions.run_event(agent.spec["actions"], "OnNodeUpdated", base_env=env, log=agent.log,
+                                      error_info=environment.get("error_info", {"node_type": agent.spec.get("role")}))
+        except actions.ActionFailed as err:
+            raise BootstrapFailed(f"OnNodeUpdated failed: {err}") from None
+        agent.note(f"ran {count} OnNodeUpdated script(s)")
+    return agent.changes
+
+
+def restart(spec: dict, status: dict, name: str, start) -> None:
+    """Stop a service of the node (SIGTERM, then wait for it to go) and start it again from its spec.
+
+    The new process is not PID 1's child, so PID 1's status keeps the old PID; PID 1 still reaps it and stops it
+    with the node.
+    """
+    import signal
+    import time
+
+    service = next((item for item in spec.get("services", []) if item["name"] == name), None)
+    if service is None:
+        raise BootstrapFailed(f"the node has no service {name}")
+    pid = status.get("services", {}).get(name)
+    for found in _pids_of(service["argv"][0]) | ({pid} if pid else set()):
+        try:
+            os.kill(found, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{found}") and _state(found) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    start(service)
+
+
+def _pids_of(program: str) -> set[int]:
+    """The processes of this node running `program` (its earlier restarts are not in PID 1's status)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/exe") == program:
+                    found.add(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
 def main() -> None:
+    import argparse
+
     from paracluster.providers.local.nodes.init import start_service
 
+    parser = argparse.ArgumentParser(prog="paracluster.node.agent")
+    parser.add_argument("--update", action="store_true", help="apply an update-cluster: files, then OnNodeUpdated")
+    parser.add_argument("--no-on-node-updated", action="store_true", help="with --update: skip OnNodeUpdated")
+    parser.add_argument("--restart", metavar="SERVICE", help="stop a service and start it again")
+    args = parser.parse_args()
     with open(os.path.join(NODE_DIR, "spec.json")) as source:
         spec = json.load(source)
     with open(os.path.join(NODE_DIR, "status.json")) as source:
@@ -234,9 +306,19 @@ def main() -> None:
     with open(os.path.join(NODE_DIR, "logs", "bootstrap.log"), "a") as log:
         agent = Agent(spec, RunningServices(status, lambda service: start_service(service)), log)
         try:
+            if args.restart:
+                log.write(f"restart {args.restart}\n")
+                restart(spec, status, args.restart, start_service)
+                print(f"restarted {args.restart}")
+                return
+            if args.update:
+                log.write("update\n")
+                changes = update(agent, on_node_updated=not args.no_on_node_updated)
+                print(f"update: {'; '.join(changes) if changes else 'nothing to do'}")
+                return
             phases = bootstrap(agent)
         except BootstrapFailed as err:
-            print(f"bootstrap failed: {err}", file=sys.stderr)
+            print(f"{'update' if args.update else 'bootstrap'} failed: {err}", file=sys.stderr)
             raise SystemExit(1) from None
     for name, changes in phases:
         print(f"{name}: {'; '.join(changes) if changes else 'nothing to do'}")

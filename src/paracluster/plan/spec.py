@@ -107,6 +107,12 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
     else:
         # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
         services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"], "phase": "finalize"}]
+        if node.static:
+            # As ParallelCluster's finalize: a static node resumes itself, so a replacement of a node that was
+            # drained (an update's DRAIN) or set down comes back into service. An idle node refuses it: no matter.
+            resume = f"scontrol update nodename={node.name} state=resume reason='Node start up' 2>/dev/null || true"
+            services.append({"name": "node_start_up", "argv": ["/bin/sh", "-c", resume], "oneshot": True,
+                             "phase": "finalize", "timeout": 30.0})
     return {
         "name": node.name,
         "cluster": facts.name,

@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol
 
-from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure
+from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent, UpdateOutcome
 
 
 @dataclasses.dataclass
@@ -81,8 +81,9 @@ class ClusterProvider(Protocol):
     name: str
     services: Services
 
-    def check_config(self, config) -> None:
-        """Refuse, with one sentence, what this provider cannot run (before anything is created)."""
+    def check_config(self, config, updating: str | None = None) -> None:
+        """Refuse, with one sentence, what this provider cannot run (before anything is created or updated);
+        `updating` names the cluster an update-cluster request is for (its own resources are not in the way)."""
 
     def create_cluster(self, name: str, config_text: str, region: str, rollback_on_failure: bool) -> ClusterRecord:
         """Start creating the cluster; return its record (CREATE_IN_PROGRESS)."""
@@ -105,3 +106,13 @@ class ClusterProvider(Protocol):
 
     def slurm_token(self, name: str, region: str | None, user: str | None, lifespan: int | None) -> dict:
         """A JWT for the cluster's slurmrestd."""
+
+    def update_cluster(self, name: str, region: str | None, config_text: str, force: bool,
+                       dryrun: bool) -> UpdateOutcome:
+        """Plan the update (paracluster.config.update) on the cluster's state; unless refused or a dry run, start it."""
+
+    def delete_cluster_instances(self, name: str, region: str | None) -> None:
+        """Terminate the compute instances (static nodes come back through the cluster manager)."""
+
+    def stack_events(self, name: str, region: str | None, next_token: str | None) -> tuple[list[StackEvent], str | None]:
+        """The cluster's create, update and delete steps as stack events, newest first, and the next page's token."""

@@ -109,7 +109,7 @@ def test_a_delete_asked_during_a_create_is_kept_and_stops_the_create(service, tm
     plan = type("Plan", (), {"config": None})()
     ctx = pipeline.Creation(service.store.load("busy"), plan, service.settings, service.store)
     original = pipeline.CREATE_STEPS
-    pipeline.CREATE_STEPS = [("slow", slow_step), ("never", never)]
+    pipeline.CREATE_STEPS = [("Slow", "slow", slow_step), ("Never", "never", never)]
     service._background = lambda *args: None  # the delete's worker is not the point here
     try:
         pipeline.create(ctx)
@@ -140,7 +140,7 @@ def test_an_unexpected_exception_in_a_step_ends_in_create_failed(service):
 
     plan = type("Plan", (), {"config": None})()
     original = pipeline.CREATE_STEPS
-    pipeline.CREATE_STEPS = [("divide", broken)]
+    pipeline.CREATE_STEPS = [("Divide", "divide", broken)]
     try:
         pipeline.create(pipeline.Creation(service.store.load("oops"), plan, service.settings, service.store))
     finally:

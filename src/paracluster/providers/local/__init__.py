@@ -8,7 +8,15 @@ from paracluster.errors import BadRequestError, ClusterError
 from paracluster.providers.base import InstanceListing, SshTarget
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
-from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, from_data
+from paracluster.records import (
+    ClusterRecord,
+    FleetStatusRecord,
+    InstanceRecord,
+    NodeFailure,
+    StackEvent,
+    UpdateOutcome,
+    from_data,
+)
 
 
 class LocalProvider:
@@ -21,7 +29,7 @@ class LocalProvider:
         self.client = ServiceClient(settings)
         self.services = LocalServices(settings, self.client)
 
-    def check_config(self, config) -> None:
+    def check_config(self, config, updating: str | None = None) -> None:
         """Refuse what the local provider cannot run, with one sentence."""
         if config.scheduling.scheduler == "awsbatch":
             raise BadRequestError(
@@ -30,7 +38,7 @@ class LocalProvider:
             )
         from paracluster.providers.local.standins.storage import check_existing
 
-        check_existing(config, self.settings.state_path)
+        check_existing(config, self.settings.state_path, updating)
 
     def create_cluster(self, name: str, config_text: str, region: str, rollback_on_failure: bool) -> ClusterRecord:
         return from_data(ClusterRecord, self.client.call("create_cluster", name=name, config_text=config_text,
@@ -74,6 +82,20 @@ class LocalProvider:
 
     def slurm_token(self, name: str, region: str | None, user: str | None, lifespan: int | None) -> dict:
         return self.client.call("slurm_token", name=name, region=region, user=user, lifespan=lifespan)
+
+    # --- Day-2 operations: update-cluster, delete-cluster-instances, stack events ----------------------------------
+
+    def update_cluster(self, name: str, region: str | None, config_text: str, force: bool,
+                       dryrun: bool) -> UpdateOutcome:
+        return from_data(UpdateOutcome, self.client.call("update_cluster", name=name, region=region,
+                                                         config_text=config_text, force=force, dryrun=dryrun))
+
+    def delete_cluster_instances(self, name: str, region: str | None) -> None:
+        self.client.call("delete_cluster_instances", name=name, region=region)
+
+    def stack_events(self, name: str, region: str | None, next_token: str | None) -> tuple[list[StackEvent], str | None]:
+        answer = self.client.call("stack_events", name=name, region=region, next_token=next_token)
+        return [from_data(StackEvent, item) for item in answer["events"]], answer.get("next_token")
 
 
 class LocalKeyPairs:

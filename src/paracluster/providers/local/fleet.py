@@ -34,7 +34,10 @@ from paracluster.providers.local.host.state import ClusterState, Instance, Reser
 from paracluster.records import InstanceRecord, NodeFailure, from_data, now, to_data
 
 LOG = logging.getLogger("paracluster.local")
-MANAGED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS")
+# Statuses in which instances launch (a rolled-back update leaves a working cluster), and in which the cluster manager
+# acts: not during an update, as ParallelCluster stops clustermgtd while its head node applies one.
+MANAGED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_FAILED")
+MANAGER_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")
 FAILURE_MEMORY = 50  # the latest node launch failures kept for describe-cluster-instances
 
 
@@ -242,7 +245,7 @@ class LocalFleet:
 
     def status(self) -> FleetState:
         record = self.service.store.load(self.name)
-        return FleetState(managed=record.status in MANAGED_STATUSES and record.desired.present,
+        return FleetState(managed=record.status in MANAGER_STATUSES and record.desired.present,
                           status=record.observed.fleet_status, last_updated_time=record.observed.fleet_status_time)
 
     def set_status(self, status: str) -> FleetState:

@@ -152,7 +152,7 @@ def start_static_nodes(ctx: Creation) -> None:
     failures_by_queue: dict[str, int] = {}
     pending = [node for node in ctx.record.nodes.values() if node.node.static]
     while pending:
-        failed = _boot_and_wait(ctx, pending)
+        failed = boot_and_wait(ctx, pending)
         if not failed:
             return
         record_bootstrap_failures(ctx.record, {name: str(err) for name, err in failed.items()})
@@ -184,12 +184,12 @@ def stop_instances(ctx: Creation, nodes: list[NodeRecord]) -> None:
 
 def _start_all(ctx: Creation, nodes: list[NodeRecord]) -> None:
     """Boot the nodes together and wait for them; raise the first failure."""
-    failed = _boot_and_wait(ctx, nodes)
+    failed = boot_and_wait(ctx, nodes)
     if failed:
         raise next(iter(failed.values()))
 
 
-def _boot_and_wait(ctx: Creation, nodes: list[NodeRecord]) -> dict[str, ClusterError]:
+def boot_and_wait(ctx: Creation, nodes: list[NodeRecord]) -> dict[str, ClusterError]:
     """Boot the nodes together, then wait for each (their bootstraps run side by side); the failures by node."""
     for node in nodes:
         start_node(ctx, node, wait=False)
@@ -282,19 +282,19 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
         time.sleep(0.1)
 
 
-# The create pipeline, in order. Each step is idempotent.
+# The create pipeline, in order: (logical id of its stack events, what it does, the step). Each step is idempotent.
 CREATE_STEPS = [
-    ("check the secrets the configuration names", check_secrets),
-    ("allocate the cluster network and create its bridge", allocate_network),
-    ("prepare shared directories, keys and Slurm configuration", prepare_shared),
-    ("create or attach the shared storage", attach_storage),
-    ("mount the nodes' root layers", mount_overlay_tmpfs),
-    ("start the accounting database and join it to the cluster network", connect_accounting),
-    ("start the head node and run its bootstrap", start_head_node),
-    ("start the static compute nodes", start_static_nodes),
-    ("start the login nodes", start_login_nodes),
-    ("start the login nodes' load balancer", start_login_load_balancer),
-    ("wait for the static nodes to be idle in Slurm", wait_for_compute_nodes),
+    ("Secrets", "check the secrets the configuration names", check_secrets),
+    ("ClusterNetwork", "allocate the cluster network and create its bridge", allocate_network),
+    ("SharedFiles", "prepare shared directories, keys and Slurm configuration", prepare_shared),
+    ("SharedStorage", "create or attach the shared storage", attach_storage),
+    ("RootLayers", "mount the nodes' root layers", mount_overlay_tmpfs),
+    ("AccountingDatabase", "start the accounting database and join it to the cluster network", connect_accounting),
+    ("HeadNode", "start the head node and run its bootstrap", start_head_node),
+    ("StaticComputeNodes", "start the static compute nodes", start_static_nodes),
+    ("LoginNodes", "start the login nodes", start_login_nodes),
+    ("LoginNodesLoadBalancer", "start the login nodes' load balancer", start_login_load_balancer),
+    ("ComputeFleet", "wait for the static nodes to be idle in Slurm", wait_for_compute_nodes),
 ]
 
 
@@ -306,11 +306,15 @@ def create(ctx: Creation) -> None:
     """
     started = time.monotonic()
     name = ctx.record.name
-    for description, step in CREATE_STEPS:
+    events = _events(ctx.store, ctx.record, "CREATE")
+    if not (ctx.dir / events_file()).exists():
+        events.stack("CREATE_IN_PROGRESS", "User Initiated")
+    for logical_id, description, step in CREATE_STEPS:
         step_started = time.monotonic()
         try:
             ctx.record.observed.progress = description
             ctx.save()
+            events.started(logical_id, description)
             step(ctx)
         except Cancelled:
             LOG.info("create %s: stopped before '%s': the cluster is being deleted", name, description)
@@ -318,8 +322,10 @@ def create(ctx: Creation) -> None:
         except Exception as err:  # noqa: BLE001 - any failure of a step fails the create with its reason
             reason = str(err) if isinstance(err, ClusterError) else f"{type(err).__name__}: {err}"
             LOG.error("create %s: %s: failed (%.1fs): %s", name, description, time.monotonic() - step_started, reason)
+            events.failed(logical_id, reason)
             fail_create(ctx.store, name, f"failed to {description}: {reason}", ctx.record)
             return
+        events.done(logical_id)
         LOG.info("create %s: %s: done (%.1fs)", name, description, time.monotonic() - step_started)
 
     def complete(current: ClusterState) -> ClusterState:
@@ -331,7 +337,21 @@ def create(ctx: Creation) -> None:
         return ctx.record
 
     ctx.store.update(name, complete)
+    events.stack("CREATE_COMPLETE")
     LOG.info("create %s: complete in %.1fs", name, time.monotonic() - started)
+
+
+def _events(store: StateStore, record: ClusterState, verb: str):
+    from paracluster.providers.local.host.events import StepEvents
+    from paracluster.providers.local.host.views import stack_arn
+
+    return StepEvents(store.cluster_dir(record.name), record.name, stack_arn(record), verb)
+
+
+def events_file() -> str:
+    from paracluster.providers.local.host.events import EVENTS_FILE
+
+    return EVENTS_FILE
 
 
 def fail_create(store: StateStore, name: str, reason: str, record: ClusterState | None = None) -> None:
@@ -348,12 +368,18 @@ def fail_create(store: StateStore, name: str, reason: str, record: ClusterState 
         return chosen
 
     current = store.update(name, observe)
+    events = _events(store, current, "CREATE")
     if current.desired.rollback_on_failure and current.desired.present:
+        events.stack("ROLLBACK_IN_PROGRESS", reason)
         try:
             teardown(current, store)
             current.observed.rolled_back = True
+            events.stack("ROLLBACK_COMPLETE")
         except ClusterError as err:  # still CREATE_FAILED; delete-cluster retries the cleanup
             current.observed.failures.append(Failure("ClusterRollbackFailure", f"failed to roll back: {err}"))
+            events.stack("ROLLBACK_FAILED", str(err))
+    else:
+        events.stack("CREATE_FAILED", reason)
 
     def finish(latest: ClusterState) -> ClusterState:
         current.desired = latest.desired
@@ -403,14 +429,15 @@ def _unmount_root_layers(record: ClusterState, store: StateStore) -> None:
     shutil.rmtree(ovl, ignore_errors=True)
 
 
-# The delete pipeline, in order. Each step is idempotent; all of them run even when one fails.
+# The delete pipeline, in order: (logical id of its stack events, what it does, the step). Each step is idempotent;
+# all of them run even when one fails.
 TEARDOWN_STEPS = [
-    ("stop the login load balancer", _stop_load_balancer),
-    ("stop the nodes", _stop_nodes),
-    ("remove the cluster network", _remove_network),
-    ("release the instance store disks", _release_instance_stores),
-    ("detach or delete the shared storage", _release_shared_storage),
-    ("unmount the nodes' root layers", _unmount_root_layers),
+    ("LoginNodesLoadBalancer", "stop the login load balancer", _stop_load_balancer),
+    ("Nodes", "stop the nodes", _stop_nodes),
+    ("ClusterNetwork", "remove the cluster network", _remove_network),
+    ("InstanceStores", "release the instance store disks", _release_instance_stores),
+    ("SharedStorage", "detach or delete the shared storage", _release_shared_storage),
+    ("RootLayers", "unmount the nodes' root layers", _unmount_root_layers),
 ]
 
 
@@ -420,12 +447,17 @@ def teardown(record: ClusterState, store: StateStore) -> None:
     Safe to run again, and on a cluster that was only partly created. A step that fails does not keep the others
     from running; the failures are raised together at the end.
     """
+    events = _events(store, record, "DELETE")
     failed = []
-    for description, step in TEARDOWN_STEPS:
+    for logical_id, description, step in TEARDOWN_STEPS:
+        events.started(logical_id, description)
         try:
             step(record, store)
         except Exception as err:  # noqa: BLE001 - every step gets its chance; failures are reported together
             LOG.error("delete %s: %s: failed: %s", record.name, description, err)
             failed.append(f"failed to {description}: {err}")
+            events.failed(logical_id, str(err))
+            continue
+        events.done(logical_id)
     if failed:
         raise ClusterError("; ".join(failed))

@@ -37,8 +37,9 @@ REQUESTS = frozenset({
     "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "cluster_instances",
     "update_compute_fleet", "ssh_target", "slurm_token",
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
+    "update_cluster", "delete_cluster_instances", "stack_events",
 })
-CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")  # a failed update was rolled back: it works
 
 
 class Service:
@@ -149,6 +150,7 @@ class Service:
                 record.observed.failures = []
 
         record = self.store.update(name, ask)
+        self._stack_events(record, "DELETE").stack("DELETE_IN_PROGRESS", "User Initiated")
         self._background(f"delete-{name}", self._run_delete, name)
         return to_data(views.cluster_record(record, self.store))
 
@@ -171,7 +173,7 @@ class Service:
                     current.observed.status = "DELETE_FAILED"
                     current.observed.failures = [Failure("ClusterDeletionFailure", reason)]
 
-                self.store.update(name, failed)
+                self._stack_events(self.store.update(name, failed), "DELETE").stack("DELETE_FAILED", reason)
                 return
             self.store.remove(name)
             self._plans.pop(name, None)
@@ -283,6 +285,61 @@ class Service:
                          and node.instance.state in ("pending", "running"))
         return count
 
+    # --- Day-2 operations: update-cluster, delete-cluster-instances, stack events (host/update.py, events.py) ---------
+
+    def update_cluster(self, name: str, config_text: str, force: bool = False, dryrun: bool = False,
+                       region: str | None = None) -> dict:
+        """Plan the update on the cluster's state; unless it is refused or a dry run, start it (UPDATE_IN_PROGRESS)."""
+        from paracluster.providers.local.host import update as updating
+
+        record = self.record(name, region)
+        updating.check_updatable(record)
+        directory = self.store.cluster_dir(name)
+        plan = updating.plan_change(record, (directory / updating.CONFIG).read_text(), config_text)
+        outcome = updating.outcome(plan, force, dryrun)
+        if outcome.result == "STARTED":
+            record = self.store.update(name, lambda current: updating.start(current, directory, config_text, plan,
+                                                                            force))
+            self._background(f"update-{name}", self._run_update, name)
+            outcome.cluster = views.cluster_record(record, self.store)
+        return to_data(outcome)
+
+    def _run_update(self, name: str) -> None:
+        from paracluster.providers.local.host import update as updating
+
+        with self.lock(name):
+            try:
+                updating.run_update(self, name)
+            except Exception:  # noqa: BLE001 - logged; the record stays UPDATE_IN_PROGRESS for a restart to resume
+                LOG.exception("update %s stopped", name)
+
+    def delete_cluster_instances(self, name: str, region: str | None = None) -> dict:
+        """Terminate every compute instance (in the background); the cluster manager relaunches static nodes."""
+        import uuid
+
+        from paracluster.providers.local.fleet import LocalFleet
+
+        record = self.record(name, region)
+        ids = [node.instance.instance_id for node in record.nodes.values()
+               if node.node.node_type == "ComputeNode" and node.instance is not None]
+        ids += list(record.reservations)
+        if ids:
+            self._background(f"terminate-{name}", LocalFleet(self, name).terminate,
+                             f"delete-cluster-instances-{uuid.uuid4().hex}", ids)
+        return {}
+
+    def stack_events(self, name: str, next_token: str | None = None, region: str | None = None) -> dict:
+        from paracluster.providers.local.host import events
+
+        self.record(name, region)
+        found, token = events.page(self.store.cluster_dir(name), next_token)
+        return {"events": to_data(found), "next_token": token}
+
+    def _stack_events(self, record: ClusterState, verb: str):
+        from paracluster.providers.local.host.events import StepEvents
+
+        return StepEvents(self.store.cluster_dir(record.name), record.name, views.stack_arn(record), verb)
+
     # --- restart ----------------------------------------------------------------------------------------------
 
     def resume(self) -> None:
@@ -298,6 +355,9 @@ class Service:
             elif record.status == "DELETE_IN_PROGRESS":
                 LOG.info("resuming the delete of %s", record.name)
                 self._background(f"delete-{record.name}", self._run_delete, record.name)
+            elif record.status == "UPDATE_IN_PROGRESS":
+                LOG.info("resuming the update of %s", record.name)
+                self._background(f"update-{record.name}", self._run_update, record.name)
 
 
 def serve(settings: Settings) -> None:

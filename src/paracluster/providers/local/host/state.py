@@ -6,7 +6,9 @@ planned node with its address slot, and the instance that backs it now, if any.
 
 Layout under the state directory:
   clusters/<name>/cluster.json       the record
-  clusters/<name>/cluster-config.yaml the configuration as submitted
+  clusters/<name>/cluster-config.yaml the configuration as submitted (by the create, or by the latest update)
+  clusters/<name>/cluster-config.previous.yaml  the configuration an update moves from (its rollback target)
+  clusters/<name>/stack-events.jsonl the create, update and delete steps as stack events (events.py)
   clusters/<name>/shared/            /home, /opt/slurm and /opt/parallelcluster/shared of the cluster
   clusters/<name>/nodes/<node>/      each node's spec, PID, status and service logs
   clusters/<name>/ovl/               a tmpfs with the nodes' overlay upper layers
@@ -99,6 +101,20 @@ class Observed:
 
 
 @dataclasses.dataclass
+class UpdateRequest:
+    """An update under way: how it was asked and, once a step failed, that it rolls back and why.
+
+    The configuration it moves to is cluster-config.yaml; the one it moves from, cluster-config.previous.yaml.
+    """
+
+    force: bool = False
+    queue_update_strategy: str = "COMPUTE_FLEET_STOP"
+    affected_queues: list[str] = dataclasses.field(default_factory=list)
+    rolling_back: bool = False
+    failure: str | None = None
+
+
+@dataclasses.dataclass
 class ClusterState:
     """One local cluster, as the host service keeps it."""
 
@@ -122,6 +138,7 @@ class ClusterState:
     load_balancer: dict | None = None  # loadbalancer.py: HAProxy's PID and each pool's address and port
     reservations: dict[str, Reservation] = dataclasses.field(default_factory=dict)
     fleet_answers: dict[str, dict] = dataclasses.field(default_factory=dict)  # fleet.py: answers by request id
+    update: UpdateRequest | None = None  # update.py: the update under way
 
     @property
     def status(self) -> str:

@@ -10,10 +10,13 @@ def stack_arn(record: ClusterState) -> str:
     return f"arn:paracluster:local:{record.region}:cluster/{record.name}"
 
 
-def _stack_status(record: ClusterState) -> str:
-    # CloudFormation reports a rolled-back create as ROLLBACK_COMPLETE while the cluster status is CREATE_FAILED.
+def stack_status(record: ClusterState) -> str:
+    """The stack status CloudFormation would show: a rolled-back create is ROLLBACK_COMPLETE (cluster status
+    CREATE_FAILED), a failed update UPDATE_ROLLBACK_COMPLETE, or UPDATE_ROLLBACK_FAILED if its rollback failed too."""
     if record.status == "CREATE_FAILED" and record.observed.rolled_back:
         return "ROLLBACK_COMPLETE"
+    if record.status == "UPDATE_FAILED":
+        return "UPDATE_ROLLBACK_COMPLETE" if record.observed.rolled_back else "UPDATE_ROLLBACK_FAILED"
     return record.status
 
 
@@ -26,7 +29,7 @@ def cluster_record(record: ClusterState, store: StateStore, detail: bool = False
         region=record.region,
         version=record.version,
         status=record.status,
-        stack_status=_stack_status(record),
+        stack_status=stack_status(record),
         stack_arn=stack_arn(record),
         creation_time=record.creation_time,
         last_updated_time=record.last_updated_time,

@@ -19,15 +19,17 @@ from paracluster.providers.local.standins.storage_registry import Registry
 from paracluster.records import to_data
 from paracluster.providers.local.host import commands as hostcmd
 
-def check_existing(config, state_dir: Path) -> None:
-    """Refuse a config that names storage the local provider does not have, before anything is created."""
+def check_existing(config, state_dir: Path, updating: str | None = None) -> None:
+    """Refuse a config that names storage the local provider does not have, before anything is created (or, for
+    the cluster `updating`, changed: what it has attached already is its own)."""
     registry = Registry(state_dir)
     for planned in plan_storage(config):
         if planned.existing_id:
             found = registry.require(planned.existing_id, planned.kinds, planned.where)
-            if found["type"] == "Ebs" and found.get("attachments"):
+            others = [cluster for cluster in found.get("attachments", []) if cluster != updating]
+            if found["type"] == "Ebs" and others:
                 raise ConflictError(f"{planned.where}: volume {found['id']} is in use by cluster "
-                                    f"{found['attachments'][0]}; an EBS volume attaches to one cluster at a time")
+                                    f"{others[0]}; an EBS volume attaches to one cluster at a time")
         elif planned.snapshot_id:
             registry.require(planned.snapshot_id, ("Snapshot",), planned.snapshot_where)
         for transfer in planned.imports:
@@ -312,6 +314,27 @@ def _release(registry: Registry, item: dict, cluster: str, state_dir: Path, clus
 
 
 def node_mounts(record) -> list[dict]:
-    """spec["storage"] of a node: what to bind-mount where (the same on head, compute and login nodes)."""
+    """spec["storage"] of a node: what to bind-mount where (the same on head, compute and login nodes); storage an
+    update removed (`detached`, released once the update is over) is left out."""
     return [{"name": item["name"], "type": item["type"], "source": item["source"], "target": item["mountDir"]}
-            for item in record.storage if item.get("source")]
+            for item in record.storage if item.get("source") and not item.get("detached")]
+
+
+# --- update ----------------------------------------------------------------------------------------------------
+
+
+def mark_detached(record, planned_names: set[str]) -> list[dict]:
+    """Update: mark the storage the configuration no longer has as detached (and what it has again as attached);
+    return the detached items. They stay recorded until `release_detached`, so a rollback finds them intact."""
+    for item in record.storage:
+        item["detached"] = item["name"] not in planned_names
+    return [item for item in record.storage if item["detached"]]
+
+
+def release_detached(record, state_dir: Path, cluster_dir: Path) -> None:
+    """Update, once it succeeded: release what it detached (exports, then its DeletionPolicy), and forget it."""
+    registry = Registry(state_dir)
+    for item in [item for item in record.storage if item.get("detached")]:
+        if not item.get("released"):
+            _release(registry, item, record.name, state_dir, cluster_dir)
+        record.storage.remove(item)
