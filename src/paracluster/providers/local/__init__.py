@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
-from paracluster.providers.base import InstanceListing, SshTarget
+from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmStatus, SshTarget
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, from_data
@@ -74,6 +74,13 @@ class LocalProvider:
 
     def slurm_token(self, name: str, region: str | None, user: str | None, lifespan: int | None) -> dict:
         return self.client.call("slurm_token", name=name, region=region, user=user, lifespan=lifespan)
+
+    def slurm_status(self, name: str, region: str | None) -> SlurmStatus:
+        return from_data(SlurmStatus, self.client.call("slurm_status", name=name, region=region))
+
+    def node_count_history(self, name: str, region: str | None) -> list[NodeCountSample]:
+        return [from_data(NodeCountSample, item)
+                for item in self.client.call("node_count_history", name=name, region=region)]
 
 
 class LocalKeyPairs:

@@ -37,6 +37,7 @@ REQUESTS = frozenset({
     "ping", "create_cluster", "delete_cluster", "describe_cluster", "list_clusters", "cluster_instances",
     "update_compute_fleet", "ssh_target", "slurm_token",
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
+    "slurm_status", "node_count_history",
 })
 CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
@@ -299,6 +300,24 @@ class Service:
                 LOG.info("resuming the delete of %s", record.name)
                 self._background(f"delete-{record.name}", self._run_delete, record.name)
 
+    # --- the dashboard's Slurm view and node counts (host/slurm_watch.py) -------------------------------------
+
+    def slurm_status(self, name: str, region: str | None = None) -> dict:
+        from paracluster.providers.local.host import slurm_watch
+
+        return to_data(slurm_watch.slurm_status(self.record(name, region)))
+
+    def start_sampler(self) -> None:
+        """Start recording compute node counts over time (serve() calls this once)."""
+        from paracluster.providers.local.host import slurm_watch
+
+        self._sampler = slurm_watch.NodeCountSampler(self.store).start()
+
+    def node_count_history(self, name: str, region: str | None = None) -> list:
+        self.record(name, region)
+        sampler = getattr(self, "_sampler", None)
+        return to_data(sampler.history(name)) if sampler else []
+
 
 def serve(settings: Settings) -> None:
     import fcntl
@@ -321,6 +340,7 @@ def serve(settings: Settings) -> None:
     server = rpc.Server(str(socket_path), service, REQUESTS, "host service", LOG)
     socket_path.chmod(0o600)
     service.resume()
+    service.start_sampler()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)
     try:
