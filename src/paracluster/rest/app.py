@@ -41,27 +41,33 @@ class BodyTooLarge(Exception):
     """A request body (sent without Content-Length, or longer than it said) passed the size limit."""
 
 
-def _endpoint(operation_id: str, operation: Operation):
-    async def endpoint(request: Request):
-        if operation.call is None:
-            return json_error(501, f"ParaCluster does not offer {operation_id} ({operation.method} {operation.path}) "
-                                   "yet; see the README's REST API section for the operations it has")
-        try:
-            params = parameters.parse(operation, request.path_params, request.query_params.multi_items())
-            if operation.body is not None:
-                params.body = parameters.parse_body(operation.body, await request.body())
-            answer = await run_in_threadpool(operation.call, params)
-        except ClusterError as err:
-            return error_response(err, operation.conflict_status)
-        except BodyTooLarge:
-            raise
-        except Exception as err:  # noqa: BLE001 - the client gets one sentence; the log gets the traceback
-            LOG.exception("%s failed", operation_id)
-            return json_error(500, f"failed to {operation_id.replace('_', ' ')}: {type(err).__name__}: {err}; "
-                                   "see the API server's log")
-        return JSONResponse(answer, status_code=operation.status)
+async def _serve(operation_id: str, operation: Operation, request: Request):
+    if operation.call is None:
+        return json_error(501, f"ParaCluster does not offer {operation_id} ({operation.method} {operation.path}) "
+                               "yet; see the README's REST API section for the operations it has")
+    try:
+        params = parameters.parse(operation, request.path_params, request.query_params.multi_items())
+        if operation.body is not None:
+            params.body = parameters.parse_body(operation.body, await request.body())
+        answer = await run_in_threadpool(operation.call, params)
+    except ClusterError as err:
+        return error_response(err, operation.conflict_status)
+    except BodyTooLarge:
+        raise
+    except Exception as err:  # noqa: BLE001 - the client gets one sentence; the log gets the traceback
+        LOG.exception("%s failed", operation_id)
+        return json_error(500, f"failed to {operation_id.replace('_', ' ')}: {type(err).__name__}: {err}; "
+                               "see the API server's log")
+    return JSONResponse(answer, status_code=operation.status)
 
-    endpoint.__name__ = operation_id
+
+def _path_endpoint(by_method: dict[str, tuple[str, Operation]]):
+    """One route per path, so that a method the path lacks gets 405 with every method it has in `Allow`."""
+
+    async def endpoint(request: Request):
+        operation_id, operation = by_method[request.method]
+        return await _serve(operation_id, operation, request)
+
     return endpoint
 
 
@@ -83,9 +89,12 @@ async def _too_large(request: Request, exc: BodyTooLarge):
 def create_app(tokens: TokenStore, max_body_bytes: int = DEFAULT_MAX_BODY):
     """The ASGI application: the routes of the operation table and the dashboard, behind the guard."""
     app = FastAPI(title="ParaCluster", docs_url=None, redoc_url=None, openapi_url=None)
+    paths: dict[str, dict[str, tuple[str, Operation]]] = {}
     for operation_id, operation in {**OPERATIONS, **PARACLUSTER_OPERATIONS}.items():
-        app.add_api_route(operation.path, _endpoint(operation_id, operation), methods=[operation.method],
-                          name=operation_id)
+        paths.setdefault(operation.path, {})[operation.method] = (operation_id, operation)
+    for path, by_method in paths.items():
+        app.add_api_route(path, _path_endpoint(by_method), methods=list(by_method),
+                          name=" ".join(operation_id for operation_id, _ in by_method.values()))
     app.add_api_route("/paracluster/v1/token", _whoami, methods=["GET"], name="describe_token")
     app.add_api_route("/", lambda: RedirectResponse("/ui/"), methods=["GET"], include_in_schema=False)
     app.mount("/ui", StaticFiles(directory=UI, html=True), name="ui")
