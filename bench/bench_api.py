@@ -29,27 +29,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-HEAD_ONLY = """\
-Region: us-east-1
-Image:
-  Os: alinux2023
-HeadNode:
-  InstanceType: c5.xlarge
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
-    - Name: work
-      ComputeResources:
-        - Name: c5
-          InstanceType: c5.xlarge
-          MinCount: 0
-          MaxCount: 2
-      Networking:
-        SubnetIds:
-          - subnet-0123456789abcdef0
-"""
+# examples/basic.yaml without its static nodes: a head node only.
+HEAD_ONLY = (PROJECT / "examples" / "basic.yaml").read_text().replace("MinCount: 2", "MinCount: 0")
 
 
 def paracluster(env: dict, *args: str) -> subprocess.CompletedProcess:
