@@ -26,6 +26,7 @@ from paracluster.rest.operations import OPERATIONS, PARACLUSTER_OPERATIONS, Oper
 LOG = logging.getLogger("paracluster.rest")
 UI = Path(__file__).parent / "ui"
 DEFAULT_MAX_BODY = 1024 * 1024  # ParallelCluster's largest example config is 30 KiB
+MAX_ACTIVE = 200  # requests served at once; more are refused with 503 (uvicorn's own refusal would be plain text)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # Headers on every answer: no sniffing, no framing, no referrer; the page loads scripts and styles only from here.
 SECURITY_HEADERS = [
@@ -86,7 +87,7 @@ async def _too_large(request: Request, exc: BodyTooLarge):
     return json_error(413, str(exc))
 
 
-def create_app(tokens: TokenStore, max_body_bytes: int = DEFAULT_MAX_BODY):
+def create_app(tokens: TokenStore, max_body_bytes: int = DEFAULT_MAX_BODY, max_active: int = MAX_ACTIVE):
     """The ASGI application: the routes of the operation table and the dashboard, behind the guard."""
     app = FastAPI(title="ParaCluster", docs_url=None, redoc_url=None, openapi_url=None)
     paths: dict[str, dict[str, tuple[str, Operation]]] = {}
@@ -100,16 +101,18 @@ def create_app(tokens: TokenStore, max_body_bytes: int = DEFAULT_MAX_BODY):
     app.mount("/ui", StaticFiles(directory=UI, html=True), name="ui")
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyTooLarge, _too_large)
-    return Guard(app, tokens, max_body_bytes)
+    return Guard(app, tokens, max_body_bytes, max_active)
 
 
 class Guard:
-    """ASGI middleware: tokens, read-only tokens, body size, security headers; refusals are JSON errors."""
+    """ASGI middleware: tokens, read-only tokens, body size, load, security headers; refusals are JSON errors."""
 
-    def __init__(self, app, tokens: TokenStore, max_body_bytes: int):
+    def __init__(self, app, tokens: TokenStore, max_body_bytes: int, max_active: int = MAX_ACTIVE):
         self.app = app
         self.tokens = tokens
         self.max_body = max_body_bytes
+        self.max_active = max_active
+        self.active = 0  # requests under way (one event loop: no lock needed)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -124,10 +127,17 @@ class Guard:
             await send(message)
 
         refusal = self._refusal(scope)
+        if refusal is None and self.active >= self.max_active:
+            refusal = json_error(503, f"the server is serving {self.active} requests already; retry in a moment",
+                                 {"Retry-After": "1"})
         if refusal is not None:
             await refusal(scope, receive, send_secured)
             return
-        await self.app(scope, self._limited(receive), send_secured)
+        self.active += 1
+        try:
+            await self.app(scope, self._limited(receive), send_secured)
+        finally:
+            self.active -= 1
 
     @staticmethod
     def _public(path: str) -> bool:

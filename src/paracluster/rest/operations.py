@@ -59,11 +59,6 @@ class Operation:
     call: Callable[[object], dict] | None = None
     conflict_status: int = 400  # ParallelCluster answers 409 only where its spec has it; other conflicts are 400
 
-    @property
-    def changes(self) -> bool:
-        """Whether the operation changes anything (read-only tokens are refused)."""
-        return self.method not in ("GET", "HEAD")
-
 
 def _instances(r) -> dict:
     # ParallelCluster filters EC2 instances by the cluster's tag, so an unknown cluster has no instances (its spec

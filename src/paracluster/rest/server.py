@@ -69,7 +69,6 @@ def serve(state_dir: Path, host: str, port: int, certfile: str | None, keyfile: 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
         create_app(TokenStore(state_dir), max_body_bytes), ssl_certfile=certfile, ssl_keyfile=keyfile,
-        log_config=None, server_header=False, proxy_headers=False, timeout_keep_alive=5, limit_concurrency=200,
-        lifespan="off",
+        log_config=None, server_header=False, proxy_headers=False, timeout_keep_alive=5, lifespan="off",
     )
     uvicorn.Server(config).run(sockets=[sock])

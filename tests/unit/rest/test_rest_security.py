@@ -182,3 +182,27 @@ def test_the_listening_socket_says_it_is_tcp_so_answers_are_not_held_by_nagle():
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_requests_beyond_the_concurrency_limit_are_503_json(provider, tokens, monkeypatch):
+    import threading
+
+    token = tokens.create()["token"]
+    client = TestClient(create_app(tokens, max_active=1), headers={"Authorization": f"Bearer {token}"})
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(region):
+        inside.set()
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(provider, "list_clusters", slow)
+    first = threading.Thread(target=lambda: client.get("/v3/clusters"))
+    first.start()
+    assert inside.wait(10)
+    busy = client.get("/paracluster/v1/token")
+    release.set()
+    first.join(10)
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+    assert "retry in a moment" in busy.json()["message"]
+    assert client.get("/paracluster/v1/token").status_code == 200
