@@ -1,5 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, driven by playwright): it loads, shows a bad config's
-errors at their lines, creates a cluster that reaches CREATE_COMPLETE with its Slurm nodes, and deletes it."""
+errors at their lines, creates a cluster that reaches CREATE_COMPLETE with its Slurm nodes, stops and starts its
+compute fleet, and deletes it."""
 
 from __future__ import annotations
 
@@ -61,8 +62,15 @@ def test_the_dashboard_validates_creates_shows_and_deletes_a_cluster(tmp_path, b
         page.wait_for_selector(f"{row} td.status:has-text('CREATE_COMPLETE')", timeout=180_000)
         page.wait_for_selector("#slurm-nodes .queue[data-queue=work] tr[data-node=work-st-c5-1]", timeout=30_000)
         assert "powered down" in page.text_content("#slurm-nodes .queue[data-queue=work] h4")
-        page.wait_for_selector("#node-chart svg path[data-series='work running']")
-        assert page.text_content(f"{row} td.fleet") == "RUNNING"
+        # A flat line has no height, which playwright calls hidden: wait for it to exist, read the legend.
+        page.wait_for_selector("#node-chart svg path[data-series='work running']", state="attached")
+        assert "work running: 1" in page.text_content("#node-chart .legend")
+        page.wait_for_selector(f"{row} td.fleet:has-text('RUNNING')")
+
+        page.click("#fleet-stop")  # the cluster manager carries it out: STOP_REQUESTED, STOPPING, STOPPED
+        page.wait_for_selector(f"{row} td.fleet:text-is('STOPPED')", timeout=60_000)
+        page.click("#fleet-start")
+        page.wait_for_selector(f"{row} td.fleet:text-is('RUNNING')", timeout=60_000)
 
         page.click("#load-logs")  # log streams are not in ParaCluster yet: the page says so
         page.wait_for_selector("#logs :text('Not available yet')")

@@ -3,7 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "paracluster-token";
-const state = { token: null, readOnly: false, selected: null, created: {}, timers: [], busy: {} };
+const state = { token: null, readOnly: false, selected: null, created: {}, fleet: {}, timers: [], busy: {} };
 
 // --- small DOM helpers -------------------------------------------------------------------------------------------
 
@@ -155,17 +155,18 @@ async function refreshClusters() {
     return;
   }
   const clusters = listing.clusters;
-  // The list has no creation time; describe each cluster once for it (it never changes).
-  await Promise.all(clusters.filter((c) => !(c.clusterName in state.created)).map(async (c) => {
+  // The list has no creation time nor fleet status: describe each cluster (in parallel) for them.
+  await Promise.all(clusters.map(async (c) => {
     try {
       const described = await call("GET", cluster(c.clusterName));
       state.created[c.clusterName] = described.creationTime;
+      state.fleet[c.clusterName] = described.computeFleetStatus;
     } catch (_) { /* gone meanwhile */ }
   }));
   const rows = clusters.map((c) => ({
     name: c.clusterName,
     cells: [c.clusterName, el("span", { class: `badge ${c.clusterStatus}` }, c.clusterStatus),
-      state.fleet?.[c.clusterName] || "", c.region, age(state.created[c.clusterName])],
+      state.fleet[c.clusterName] || "", c.region, age(state.created[c.clusterName])],
   }));
   const body = $("#cluster-list tbody");
   body.replaceChildren(...rows.map((row) => {
@@ -210,7 +211,7 @@ async function refreshSelected() {
     return;
   }
   if (name !== state.selected) return;
-  state.fleet = { ...(state.fleet || {}), [name]: described.computeFleetStatus };
+  state.fleet[name] = described.computeFleetStatus;
   const status = $("#cluster-status");
   status.textContent = described.clusterStatus;
   status.className = `badge ${described.clusterStatus}`;
