@@ -46,6 +46,10 @@ def test_the_dashboard_validates_creates_shows_and_deletes_a_cluster(tmp_path, b
 
         page.click("#tabs button[data-view=create]")
         page.fill("#create-name", "pcldash")
+        upload = tmp_path / "cluster.yaml"
+        upload.write_text(SMALL)
+        page.set_input_files("#create-file", str(upload))  # an uploaded file lands in the editor
+        page.wait_for_function("text => document.querySelector('#create-config').value === text", arg=SMALL)
         bad = SMALL.replace("Name: work", "Name: Work_1")
         bad_line = bad.splitlines().index("    - Name: Work_1") + 1
         page.fill("#create-config", bad)
