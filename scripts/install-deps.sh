@@ -20,6 +20,7 @@ PACKAGES=(
     haproxy                                     # the login pools' load balancer
     mariadb-server slurmdbd slurm-wlm-mysql-plugin   # Slurm accounting: a real database and slurmdbd
     slurmrestd slurm-wlm-jwt-plugin             # Slurm's REST API with JWT authentication (auth/jwt)
+    chromium                                    # the dashboard's tests and bench (playwright drives it; no download)
 )
 
 missing=()

@@ -238,3 +238,17 @@ def get_cluster_stack_events(*, cluster_name: str, next_token: str | None = None
 def services(provider_name: str | None = None):
     """The provider's AWS services: key pairs, buckets, secrets, storage, accounting databases."""
     return provider(provider_name).services
+
+
+# --- ParaCluster's own operations (the dashboard's; ParallelCluster's API has none for them) -------------------------
+
+
+def slurm_status(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    """Slurm's nodes (by partition and state, with reasons) and jobs (squeue, and sacct with accounting)."""
+    return views.slurm_status(provider(provider_name).slurm_status(cluster_name, default_region(region)))
+
+
+def node_count_history(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    """The cluster's compute instance counts over time, per queue, as the provider sampled them."""
+    samples = provider(provider_name).node_count_history(cluster_name, default_region(region))
+    return {"samples": [views.node_count_sample(sample) for sample in samples]}

@@ -2,11 +2,17 @@
 
 Keys ParaCluster adds are camelCase and documented in the README: `progress` (describe-cluster), `nodeName` and
 `nodeFailures` (describe-cluster-instances), `port` and `extraPorts` of login pools, `scheduler.slurmrestdUrl`.
+ParaCluster's own operations (a cluster's Slurm nodes and jobs, its node counts over time) are rendered here too, in
+the same camelCase style.
 """
 
 from __future__ import annotations
 
 from paracluster.records import ClusterRecord, ConfigChange, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent
+
+# Slurm's state suffixes (sinfo's %T) and what they mean for a node of the fleet, tried in this order.
+_STATE_SUFFIXES = (("~", "powered down"), ("#", "powering up"), ("%", "powering down"), ("!", "powering down"),
+                   ("*", "not responding"))
 
 
 def cluster_summary(cluster: ClusterRecord) -> dict:
@@ -125,3 +131,42 @@ def stack_event(event: StackEvent) -> dict:
     if event.resource_status_reason:
         body["resourceStatusReason"] = event.resource_status_reason
     return body
+
+
+def slurm_node_category(state: str) -> str:
+    """What a Slurm node state (`idle~`, `mixed#`, `down*`, `allocated`, ...) means: the dashboard's grouping."""
+    base = state.rstrip("~#%!*$@^-+")
+    suffix = state[len(base):]
+    if base.startswith(("down", "fail")):
+        return "down"
+    if base.startswith("drain"):
+        return "drained"
+    for mark, meaning in _STATE_SUFFIXES:
+        if mark in suffix:
+            return meaning
+    if base in ("alloc", "allocated", "mixed", "mix", "completing", "comp"):
+        return "allocated"
+    return base or "unknown"
+
+
+def slurm_status(status) -> dict:
+    """A cluster's Slurm nodes and jobs (ParaCluster's own operation)."""
+    body = {
+        "nodes": [{"nodeName": node.name, "queueName": node.partition, "state": node.state,
+                   "category": slurm_node_category(node.state), **({"reason": node.reason} if node.reason else {})}
+                  for node in status.nodes],
+        "jobs": [slurm_job(job) for job in status.jobs],
+    }
+    if status.accounting is not None:
+        body["accounting"] = [slurm_job(job) for job in status.accounting]
+    return body
+
+
+def slurm_job(job) -> dict:
+    return {"jobId": job.job_id, "queueName": job.partition, "name": job.name, "user": job.user, "state": job.state,
+            "elapsed": job.elapsed, "nodes": job.nodes, "nodeListOrReason": job.node_list_or_reason,
+            "submitTime": job.submit_time, "startTime": job.start_time, "endTime": job.end_time}
+
+
+def node_count_sample(sample) -> dict:
+    return {"time": sample.time, "queues": sample.queues}

@@ -43,6 +43,7 @@ COMMANDS = {
     "dcv-connect": ("dcv_connect", "Connect to the head or a login node with NICE DCV (not on the local provider)."),
     "configure": ("configure", "Ask ParallelCluster's questions and write a cluster configuration file."),
     "convert-config": ("convert_config", "Convert a ParallelCluster 2 configuration file (INI) to version 3 (YAML)."),
+    "api": ("rest_api", "Serve ParallelCluster's REST API and the dashboard; create, list and revoke API tokens."),
     "version": ("version", "Print the ParaCluster version."),
 }
 

@@ -38,6 +38,50 @@ class InstanceListing:
     node_failures: list[NodeFailure]
 
 
+@dataclasses.dataclass
+class SlurmNode:
+    """A Slurm node as sinfo reports it: its partition, its state with Slurm's suffix (`idle~`), and the reason."""
+
+    name: str
+    partition: str
+    state: str
+    reason: str | None = None
+
+
+@dataclasses.dataclass
+class SlurmJob:
+    """A job as squeue reports it (queued, running, and finished ones Slurm still remembers)."""
+
+    job_id: str
+    partition: str
+    name: str
+    user: str
+    state: str
+    elapsed: str
+    nodes: int
+    node_list_or_reason: str
+    submit_time: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+
+
+@dataclasses.dataclass
+class SlurmStatus:
+    """Slurm's view of a cluster: nodes, jobs from squeue and, when accounting is on, finished jobs from sacct."""
+
+    nodes: list[SlurmNode]
+    jobs: list[SlurmJob]
+    accounting: list[SlurmJob] | None = None  # None: the cluster has no accounting (sacct cannot answer)
+
+
+@dataclasses.dataclass
+class NodeCountSample:
+    """The compute instances of a cluster at one time, per queue, counted by state (pending, running)."""
+
+    time: str
+    queues: dict[str, dict[str, int]]
+
+
 class KeyPairs(Protocol):
     """EC2 key pairs (local: kept in the state directory)."""
 
@@ -116,3 +160,9 @@ class ClusterProvider(Protocol):
 
     def stack_events(self, name: str, region: str | None, next_token: str | None) -> tuple[list[StackEvent], str | None]:
         """The cluster's create, update and delete steps as stack events, newest first, and the next page's token."""
+
+    def slurm_status(self, name: str, region: str | None) -> SlurmStatus:
+        """Slurm's nodes and jobs of a created cluster, asked on its head node."""
+
+    def node_count_history(self, name: str, region: str | None) -> list[NodeCountSample]:
+        """The cluster's compute instance counts over time, oldest first (a bounded recent window)."""

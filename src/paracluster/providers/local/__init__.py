@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
-from paracluster.providers.base import InstanceListing, SshTarget
+from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmStatus, SshTarget
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import (
@@ -96,6 +96,13 @@ class LocalProvider:
     def stack_events(self, name: str, region: str | None, next_token: str | None) -> tuple[list[StackEvent], str | None]:
         answer = self.client.call("stack_events", name=name, region=region, next_token=next_token)
         return [from_data(StackEvent, item) for item in answer["events"]], answer.get("next_token")
+
+    def slurm_status(self, name: str, region: str | None) -> SlurmStatus:
+        return from_data(SlurmStatus, self.client.call("slurm_status", name=name, region=region))
+
+    def node_count_history(self, name: str, region: str | None) -> list[NodeCountSample]:
+        return [from_data(NodeCountSample, item)
+                for item in self.client.call("node_count_history", name=name, region=region)]
 
 
 class LocalKeyPairs:

@@ -38,6 +38,7 @@ REQUESTS = frozenset({
     "update_compute_fleet", "ssh_target", "slurm_token",
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
     "update_cluster", "delete_cluster_instances", "stack_events",
+    "slurm_status", "node_count_history",
 })
 CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")  # a failed update was rolled back: it works
 
@@ -359,6 +360,24 @@ class Service:
                 LOG.info("resuming the update of %s", record.name)
                 self._background(f"update-{record.name}", self._run_update, record.name)
 
+    # --- the dashboard's Slurm view and node counts (host/slurm_watch.py) -------------------------------------
+
+    def slurm_status(self, name: str, region: str | None = None) -> dict:
+        from paracluster.providers.local.host import slurm_watch
+
+        return to_data(slurm_watch.slurm_status(self.record(name, region)))
+
+    def start_sampler(self) -> None:
+        """Start recording compute node counts over time (serve() calls this once)."""
+        from paracluster.providers.local.host import slurm_watch
+
+        self._sampler = slurm_watch.NodeCountSampler(self.store).start()
+
+    def node_count_history(self, name: str, region: str | None = None) -> list:
+        self.record(name, region)
+        sampler = getattr(self, "_sampler", None)
+        return to_data(sampler.history(name)) if sampler else []
+
 
 def serve(settings: Settings) -> None:
     import fcntl
@@ -381,6 +400,7 @@ def serve(settings: Settings) -> None:
     server = rpc.Server(str(socket_path), service, REQUESTS, "host service", LOG)
     socket_path.chmod(0o600)
     service.resume()
+    service.start_sampler()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)
     try:

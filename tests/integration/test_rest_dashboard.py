@@ -1,0 +1,98 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by playwright): it loads, shows a bad config's
+errors at their lines, creates a cluster that reaches CREATE_COMPLETE with its Slurm nodes, stops and starts its
+compute fleet, and deletes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cluster_support import private_cli
+from rest_support import SMALL, api_server
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a headless Chromium with no network of its own and nothing to sync or update.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"the dashboard tests need {CHROMIUM}; run `make test`, which installs Debian's chromium",
+                allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_dashboard(browser, server, token: str):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(f"{server.url}/ui/#token={token}")
+    page.wait_for_selector("#clusters-view:not([hidden])")
+    return page, errors
+
+
+def test_the_dashboard_validates_creates_shows_and_deletes_a_cluster(tmp_path, browser):
+    with private_cli(tmp_path) as cli, api_server(cli) as server:
+        page, errors = open_dashboard(browser, server, server.token)
+        assert page.url.endswith("/ui/")  # the token left the address bar
+        page.wait_for_selector("#no-clusters:not([hidden])")
+
+        page.click("#tabs button[data-view=create]")
+        page.fill("#create-name", "pcldash")
+        upload = tmp_path / "cluster.yaml"
+        upload.write_text(SMALL)
+        page.set_input_files("#create-file", str(upload))  # an uploaded file lands in the editor
+        page.wait_for_function("text => document.querySelector('#create-config').value === text", arg=SMALL)
+        bad = SMALL.replace("Name: work", "Name: Work_1")
+        bad_line = bad.splitlines().index("    - Name: Work_1") + 1
+        page.fill("#create-config", bad)
+        page.click("#validate-submit")
+        line = page.wait_for_selector(f".config-line.error[data-line='{bad_line}']")
+        assert "Work_1" in line.text_content() and "ERROR" in line.text_content()
+        assert page.text_content("#create-message") == "Invalid cluster configuration."
+
+        page.fill("#create-config", SMALL)
+        page.click("#validate-submit")
+        page.wait_for_selector("#create-message.ok")
+        page.click("#create-submit")
+        row = "#cluster-list tr[data-cluster=pcldash]"
+        page.wait_for_selector(f"{row} td.status:has-text('CREATE_COMPLETE')", timeout=180_000)
+        page.wait_for_selector("#slurm-nodes .queue[data-queue=work] tr[data-node=work-st-c5-1]", timeout=30_000)
+        assert "powered down" in page.text_content("#slurm-nodes .queue[data-queue=work] h4")
+        # A flat line has no height, which playwright calls hidden: wait for it to exist, read the legend.
+        page.wait_for_selector("#node-chart svg path[data-series='work running']", state="attached")
+        assert "work running: 1" in page.text_content("#node-chart .legend")
+        page.wait_for_selector(f"{row} td.fleet:has-text('RUNNING')")
+
+        page.click("#fleet-stop")  # the cluster manager carries it out: STOP_REQUESTED, STOPPING, STOPPED
+        page.wait_for_selector(f"{row} td.fleet:text-is('STOPPED')", timeout=60_000)
+        page.click("#fleet-start")
+        page.wait_for_selector(f"{row} td.fleet:text-is('RUNNING')", timeout=60_000)
+
+        page.click("#load-logs")  # log streams are not in ParaCluster yet: the page says so
+        page.wait_for_selector("#logs :text('Not available yet')")
+
+        page.click("#delete-cluster")
+        page.fill("#delete-name", "pcldash")
+        page.click("#delete-confirm button[type=submit]")
+        page.wait_for_selector(row, state="detached", timeout=180_000)
+        assert server.client.get("/v3/clusters/pcldash").status_code == 404
+        assert errors == []
+
+
+def test_a_read_only_token_sees_the_page_without_its_actions(tmp_path, browser):
+    with private_cli(tmp_path) as cli, api_server(cli) as server:
+        reader = cli.json("api", "token", "create", "--read-only", "--name", "viewer")["token"]
+        page, errors = open_dashboard(browser, server, reader)
+        assert page.text_content("#whoami") == "viewer (read-only)"
+        assert page.is_disabled("#create-submit") and page.is_disabled("#delete-cluster")
+        page.click("#tabs button[data-view=images]")
+        page.wait_for_selector("#official-images :text('Not available yet')")
+        assert errors == []
