@@ -62,7 +62,7 @@ class AwsSession:
             from paracluster import __version__
 
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.retry_attempts},
+                retries={"mode": "standard", "total_max_attempts": self.retry_attempts},
                 user_agent_extra=f"paracluster/{__version__}",
                 connect_timeout=10,
                 read_timeout=60,

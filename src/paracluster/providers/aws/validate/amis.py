@@ -17,12 +17,17 @@ def _image_of(context: AwsContext, custom: str | None, arch: str) -> dict | None
 @validator("InstanceTypeBaseAMICompatibleValidator", kind=KIND)
 def node_images(context: AwsContext, report: Report) -> None:
     config = context.config
+    reported = set()
     for group, custom, where, arch in node_groups(config, context.catalog):
         image = _image_of(context, custom, arch)
+        if image is None and (custom or arch) in reported:
+            continue
         if image is None and custom:
+            reported.add(custom)
             report.error(f"{where}: AMI {custom} does not exist in {context.region}, or the account cannot use it; "
                          "use an AMI id of this region")
         elif image is None:
+            reported.add(arch)
             report.error(f"{config.image.where('Os')}: no {config.image.os} base AMI for {arch} was found in "
                          f"{context.region}; set Image/CustomAmi to an AMI of this region")
         elif image.get("Architecture") and image["Architecture"] != arch:
