@@ -23,6 +23,7 @@ COMMANDS = {
     "describe-cluster-instances": ("cluster_verbs", "List the instances (nodes) of a cluster."),
     "describe-compute-fleet": ("cluster_verbs", "Describe the status of a cluster's compute fleet."),
     "update-compute-fleet": ("cluster_verbs", "Stop or start a cluster's compute fleet."),
+    "get-cluster-stack-events": ("stack_events", "List the events of a cluster's CloudFormation stack (aws)."),
     "ssh": ("ssh", "Open a shell on the head node as the cluster's default user, or run a command there."),
     "create-key-pair": ("key_pairs", "Create a local key pair (the private key stays in the state directory)."),
     "import-key-pair": ("key_pairs", "Import a public key as a local key pair."),

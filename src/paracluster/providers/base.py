@@ -105,3 +105,12 @@ class ClusterProvider(Protocol):
 
     def slurm_token(self, name: str, region: str | None, user: str | None, lifespan: int | None) -> dict:
         """A JWT for the cluster's slurmrestd."""
+
+    def validate_cluster(self, name: str, config, region: str | None, suppress: tuple[str, ...]) -> list:
+        """Findings (config.validate Finding) of the provider's own checks of a config, run before anything is made."""
+
+    def stack_events(self, name: str, region: str | None) -> list[dict]:
+        """The events of the cluster's stack, newest first, in get-cluster-stack-events' camelCase shape."""
+
+    def dcv_connect(self, name: str, region: str | None) -> dict:
+        """Where dcv-connect opens the head node's DCV session, or NotAvailableError saying why there is none."""

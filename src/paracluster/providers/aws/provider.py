@@ -84,6 +84,7 @@ class AwsProvider:
         from paracluster.plan import build_plan
         from paracluster.providers.aws.validate import AwsContext, run_aws_validators
 
+        self.check_config(config)
         session = session_for(region or config.region)
         lookups = Lookups(session)
         plan = build_plan(name, config)
