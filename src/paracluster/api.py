@@ -77,9 +77,19 @@ def create_cluster(
     outcome, messages = validate(
         "cluster", config_text, cluster_name, region, suppress_validators, validation_failure_level, source
     )
+    chosen = provider(provider_name)
+    checks = getattr(chosen, "validate_cluster", None)
+    if checks is not None:
+        # The provider's own validators (on aws, those that ask AWS) run before anything is made, dry run or not,
+        # with the same suppression and failure level as the others.
+        from paracluster.config.validate.core import Level
+
+        found = checks(cluster_name, outcome.config, region or outcome.config.region, tuple(suppress_validators))
+        messages = messages + [finding.to_json() for finding in found]
+        if any(finding.level >= Level[validation_failure_level] for finding in found):
+            raise ConfigValidationError("Invalid cluster configuration.", messages)
     if dryrun:
         raise DryRunSucceeded(messages)
-    chosen = provider(provider_name)
     chosen.check_config(outcome.config)
     record = chosen.create_cluster(cluster_name, config_text, region or outcome.config.region, rollback_on_failure)
     body = {"cluster": views.cluster_summary(record)}
