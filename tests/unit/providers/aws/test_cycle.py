@@ -3,6 +3,8 @@ compute fleet -> delete, through `paracluster.api` as the CLI calls it, assertin
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import REGION, client, example_text
@@ -129,3 +131,19 @@ def test_create_runs_the_aws_validators_before_anything_is_made(network):
     assert "HeadNode/Ssh/KeyName (line 11)" in messages[0]["message"]
     assert client("cloudformation").describe_stacks()["Stacks"] == []
     assert client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_template_over_the_body_limit_goes_through_the_cluster_bucket(network):
+    from test_template import large_cluster_text
+
+    _create(large_cluster_text(12, network.subnet_a), "large")
+    s3 = client("s3")
+    [bucket] = [item["Name"] for item in s3.list_buckets()["Buckets"]]
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["paracluster/clusters/large/cluster-config.yaml", "paracluster/clusters/large/cluster-template.json"]
+    stack = client("cloudformation").get_template(StackName="large")["TemplateBody"]
+    assert len(json.dumps(stack, separators=(",", ":"))) > 51_200
+    assert api.describe_cluster(cluster_name="large", provider_name="aws", region=REGION)["clusterStatus"] == \
+        "CREATE_COMPLETE"
+    api.delete_cluster(cluster_name="large", provider_name="aws", region=REGION)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
