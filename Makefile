@@ -22,6 +22,7 @@ bench: deps
 	    --setup "secrets put arn:aws:secretsmanager:us-east-1:123456789012:secret:slurmdb --value-file examples/bench-db-password" \
 	    --teardown "databases delete slurmdb.example.internal:3306"
 	$(PY) bench/bench_validate.py
+	$(PY) bench/bench_aws_synth.py
 
 # Regenerate the built-in EC2 instance type catalog from moto's data plus tools/instance_types_supplement.json.
 catalog: deps
