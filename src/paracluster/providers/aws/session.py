@@ -7,7 +7,7 @@ retried by botocore's standard retry mode with exponential backoff; what still f
 
 from __future__ import annotations
 
-from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
+from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotAvailableError, NotFoundError
 
 # botocore's standard mode retries throttling (Throttling, RequestLimitExceeded, TooManyRequestsException, ...),
 # transient 5xx answers and connection errors, with exponential backoff and jitter.
@@ -40,7 +40,11 @@ class AwsSession:
     """One region's clients, made on first use and kept (each client costs botocore a model load)."""
 
     def __init__(self, region: str | None = None, retry_attempts: int = RETRY_ATTEMPTS):
-        import boto3
+        try:
+            import boto3
+        except ImportError:
+            raise NotAvailableError("the aws provider needs boto3; install ParaCluster with its aws extra "
+                                    "(pip install 'paracluster[aws]')") from None
 
         try:
             self._boto = boto3.session.Session(region_name=region or None)

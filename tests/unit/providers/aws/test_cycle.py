@@ -85,7 +85,8 @@ def test_research_cluster_cycle(research_site):
     assert len(groups["SecurityGroups"]) == 4  # head, compute, login, storage
     stack = client("cloudformation").describe_stacks(StackName=NAME)["Stacks"][0]
     assert _tags(stack)[TAG_PARACLUSTER_CLUSTER] == NAME
-    projects = [fs for fs in client("efs").describe_file_systems()["FileSystems"] if _tags(fs).get("Name") == "projects"]
+    projects = [fs for fs in client("efs").describe_file_systems()["FileSystems"]
+                if _tags(fs).get("Name") == "projects"]
     assert len(projects) == 1 and _tags(projects[0])[TAG_CLUSTER] == NAME
     assert client("dynamodb").describe_table(TableName=table_name(NAME))["Table"]["TableStatus"] == "ACTIVE"
 
@@ -140,7 +141,8 @@ def test_a_template_over_the_body_limit_goes_through_the_cluster_bucket(network)
     s3 = client("s3")
     [bucket] = [item["Name"] for item in s3.list_buckets()["Buckets"]]
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert keys == ["paracluster/clusters/large/cluster-config.yaml", "paracluster/clusters/large/cluster-template.json"]
+    assert keys == ["paracluster/clusters/large/cluster-config.yaml",
+                    "paracluster/clusters/large/cluster-template.json"]
     stack = client("cloudformation").get_template(StackName="large")["TemplateBody"]
     assert len(json.dumps(stack, separators=(",", ":"))) > 51_200
     assert api.describe_cluster(cluster_name="large", provider_name="aws", region=REGION)["clusterStatus"] == \

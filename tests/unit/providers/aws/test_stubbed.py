@@ -211,8 +211,8 @@ def test_existing_fsx_volume_and_file_cache_must_exist_in_the_clusters_vpc(netwo
     assert f"FSx for ONTAP volume {volume} does not exist" in message
 
     lustre = "fs-0123456789abcdef0"
-    fsx.add_response("describe_file_systems", {"FileSystems": [{"FileSystemId": lustre, "VpcId": "vpc-0123456789abcdef9"}]},
-                     {"FileSystemIds": [lustre]})
+    elsewhere = {"FileSystemId": lustre, "VpcId": "vpc-0123456789abcdef9"}
+    fsx.add_response("describe_file_systems", {"FileSystems": [elsewhere]}, {"FileSystemIds": [lustre]})
     text = config_text(network) + _storage("FsxLustre", "FsxLustreSettings", "FileSystemId", lustre)
     [(level, message)] = _findings(text, "ExistingFsxNetworkingValidator")
     assert f"is in VPC vpc-0123456789abcdef9, not in the cluster's VPC {network.vpc}" in message

@@ -76,7 +76,8 @@ def test_key_pair_must_exist(network):
 def test_subnets_must_exist_in_one_vpc_with_dns(network):
     text = config_text(network, subnets="subnet-0123456789abcdef0")
     [(level, message)] = messages(text, "SubnetsValidator")
-    assert "Scheduling/SlurmQueues[0]/Networking/SubnetIds" in message and "subnet-0123456789abcdef0 does not" in message
+    assert "Scheduling/SlurmQueues[0]/Networking/SubnetIds" in message
+    assert "subnet-0123456789abcdef0 does not" in message
 
     ec2 = client("ec2")
     other = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
@@ -90,7 +91,8 @@ def test_queue_lists_one_subnet_per_zone(network):
     ec2 = client("ec2")
     same_zone = ec2.create_subnet(VpcId=network.vpc, CidrBlock="10.0.9.0/24",
                                   AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
-    text = config_text(network, subnets=f"{network.subnet_a}, {same_zone}", compute="Instances: [{InstanceType: c5.xlarge}]")
+    text = config_text(network, subnets=f"{network.subnet_a}, {same_zone}",
+                       compute="Instances: [{InstanceType: c5.xlarge}]")
     [(level, message)] = messages(text, "QueueSubnetsValidator")
     assert level == "ERROR" and f"are all in {REGION}a" in message
     text = config_text(network, subnets=f"{network.subnet_a}, {network.subnet_b}",
@@ -189,8 +191,8 @@ def test_s3_scripts_and_files_must_be_readable(network):
     client("s3").create_bucket(Bucket="site")
     client("s3").put_object(Bucket="site", Key="start.sh", Body=b"#!/bin/sh\n")
     assert messages(config_text(network, queue=action), "AsyncTimedUrlValidator") == []
-    include = config_text(network).replace(
-        "Scheduler: slurm\n", "Scheduler: slurm\n  SlurmSettings:\n    CustomSlurmSettingsIncludeFile: s3://site/x.conf\n")
+    settings = "Scheduler: slurm\n  SlurmSettings:\n    CustomSlurmSettingsIncludeFile: s3://site/x.conf\n"
+    include = config_text(network).replace("Scheduler: slurm\n", settings)
     assert "s3://site/x.conf does not exist" in messages(include, "UrlValidator")[0][1]
 
 

@@ -125,7 +125,8 @@ class Builder:
             service, "${AWS::Region}" if region else "", "${AWS::AccountId}" if account else "", resource))
 
     def bucket_arn(self, objects: bool = False):
-        return Sub("arn:${AWS::Partition}:s3:::%s%s" % (self.facts.bucket, f"/{self.facts.prefix}/*" if objects else ""))
+        objects_part = f"/{self.facts.prefix}/*" if objects else ""
+        return Sub(f"arn:${{AWS::Partition}}:s3:::{self.facts.bucket}{objects_part}")
 
     @staticmethod
     def group_id(security_group) -> object:

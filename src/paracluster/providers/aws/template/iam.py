@@ -128,8 +128,8 @@ def _node_statements(b: Builder, group: str, section, node: PlannedNode) -> list
     if group.startswith("queue/"):
         # A compute node finds its Slurm name in the table by its instance id, and may report on it.
         statements += [
-            _statement("NodeName", ["dynamodb:Query"],
-                       [GetAtt(b.table, "Arn"), Sub("${Table}/index/" + INSTANCE_ID_INDEX, Table=GetAtt(b.table, "Arn"))]),
+            _statement("NodeName", ["dynamodb:Query"], [
+                GetAtt(b.table, "Arn"), Sub("${Table}/index/" + INSTANCE_ID_INDEX, Table=GetAtt(b.table, "Arn"))]),
             _statement("NodeStatus", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                        GetAtt(b.table, "Arn")),
             _statement("ClusterStack", ["cloudformation:DescribeStackResource"], Ref("AWS::StackId")),

@@ -42,8 +42,9 @@ def _pool(b: Builder, pool) -> dict:
         "SecurityGroupIds": b.node_security_groups[group],
         "MetadataOptions": metadata_options(b),
         # Login pools have no LocalStorage section: an encrypted gp3 root volume of the AMI's size.
-        "BlockDeviceMappings": [ec2.LaunchTemplateBlockDeviceMapping(DeviceName=image.root_device, Ebs=ec2.EBSBlockDevice(
-            VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))],
+        "BlockDeviceMappings": [ec2.LaunchTemplateBlockDeviceMapping(
+            DeviceName=image.root_device,
+            Ebs=ec2.EBSBlockDevice(VolumeType="gp3", Encrypted=True, DeleteOnTermination=True))],
         "TagSpecifications": tag_specifications(b, node_tags, name="LoginNode"),
         "UserData": user_data(b, "LoginNode", {"pool_name": pool.name}),
     }

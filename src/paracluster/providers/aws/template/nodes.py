@@ -13,7 +13,8 @@ _VOLUME_TYPES_WITH_IOPS = ("io1", "io2", "gp3")
 
 def root_volume(root_device: str, volume, delete_on_termination: bool = True) -> ec2.LaunchTemplateBlockDeviceMapping:
     """The root volume of a node from a RootVolume section; without Size it keeps the AMI's size."""
-    ebs = {"VolumeType": volume.volume_type, "Encrypted": volume.encrypted, "DeleteOnTermination": delete_on_termination}
+    ebs = {"VolumeType": volume.volume_type, "Encrypted": volume.encrypted,
+           "DeleteOnTermination": delete_on_termination}
     if volume.size:
         ebs["VolumeSize"] = volume.size
     if volume.volume_type in _VOLUME_TYPES_WITH_IOPS and volume.iops:
@@ -26,7 +27,8 @@ def root_volume(root_device: str, volume, delete_on_termination: bool = True) ->
 def instance_store(disks: int) -> list[ec2.LaunchTemplateBlockDeviceMapping]:
     """Mappings of an instance type's instance store disks (ephemeral0, ...), as ParallelCluster adds them."""
     letters = "bcdefghijklmnopqrstuvwxy"
-    return [ec2.LaunchTemplateBlockDeviceMapping(DeviceName=f"/dev/xvdb{letters[index]}", VirtualName=f"ephemeral{index}")
+    return [ec2.LaunchTemplateBlockDeviceMapping(DeviceName=f"/dev/xvdb{letters[index]}",
+                                                 VirtualName=f"ephemeral{index}")
             for index in range(min(disks, len(letters)))]
 
 

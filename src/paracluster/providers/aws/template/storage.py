@@ -82,7 +82,8 @@ def _ebs(b: Builder, planned, settings) -> list:
         if settings.volume_type == "gp3" and settings.throughput:
             values["Throughput"] = settings.throughput
         suffix = str(index + 1) if planned.count > 1 else ""
-        volumes.append(b.add(ec2.Volume(b.unique_id("Ebs", planned.name, suffix), DeletionPolicy=planned.deletion_policy,
+        volumes.append(b.add(ec2.Volume(b.unique_id("Ebs", planned.name, suffix),
+                                        DeletionPolicy=planned.deletion_policy,
                                         UpdateReplacePolicy=planned.deletion_policy, **values)))
     return volumes
 
