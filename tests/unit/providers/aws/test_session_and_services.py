@@ -116,3 +116,23 @@ def test_slurm_tokens_and_dcv_are_not_there_yet():
         chosen.slurm_token("c", REGION, None, None)
     with pytest.raises(NotAvailableError, match="no DCV server"):
         chosen.dcv_connect("c", REGION)
+
+
+def test_awsbatch_clusters_are_refused_before_any_aws_request():
+    from support import BATCH_CLUSTER
+    from paracluster.config.load import load_config_text
+    from paracluster.config.schema import CLUSTER
+
+    config = load_config_text(CLUSTER, BATCH_CLUSTER).config
+    chosen = get_provider("aws", load_settings({"provider": "aws"}))
+    with pytest.raises(BadRequestError, match="^Scheduling/Scheduler .*AWS Batch clusters are not supported yet"):
+        chosen.validate_cluster("batch", config, REGION, ())
+
+
+def test_extra_login_ports_come_from_the_settings():
+    from paracluster.providers.aws.provider import EXTRA_LOGIN_PORTS_SETTING, AwsProvider
+    from paracluster.settings import Settings
+
+    values = {**load_settings().as_dict(), EXTRA_LOGIN_PORTS_SETTING: {"users": ["8787", 8888]}}
+    assert AwsProvider(Settings(values, "test"))._extra_login_ports() == {"users": (8787, 8888)}
+    assert AwsProvider(load_settings())._extra_login_ports() == {}

@@ -54,6 +54,8 @@ def _launch_template(b: Builder, queue, resource) -> None:
         data["InstanceType"] = types[0]  # flexible compute resources get their types per launch (CreateFleet)
     if b.key_name():
         data["KeyName"] = b.key_name()
+    if b.config.monitoring.detailed_monitoring:
+        data["Monitoring"] = ec2.Monitoring(Enabled=True)  # 1-minute EC2 metrics of the compute nodes
     cpu = cpu_options(b, types[0] if len(types) == 1 else None, resource.disable_simultaneous_multithreading)
     if cpu is not None:
         data["CpuOptions"] = cpu

@@ -48,9 +48,9 @@ def _pool(b: Builder, pool) -> dict:
         "TagSpecifications": tag_specifications(b, node_tags, name="LoginNode"),
         "UserData": user_data(b, "LoginNode", {"pool_name": pool.name}),
     }
-    key_name = pool.ssh.key_name or b.key_name()
-    if key_name:
-        data["KeyName"] = key_name
+    # LoginNodes/Pools/Ssh/KeyName was removed in ParallelCluster 3.15: login nodes take the head node's key pair.
+    if b.key_name():
+        data["KeyName"] = b.key_name()
     template = b.add(ec2.LaunchTemplate(
         b.unique_id("LoginPool", pool.name, "LaunchTemplate"),
         LaunchTemplateName=launch_template_name(b.name, "login", pool.name),
