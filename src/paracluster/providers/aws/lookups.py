@@ -3,6 +3,7 @@ template facts (subnets and their VPC and zones, AMIs, the cluster bucket)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from paracluster.errors import ClusterError, NotFoundError
@@ -12,10 +13,11 @@ from paracluster.providers.aws.template.context import HEAD, TemplateFacts, clus
 
 
 class Lookups:
-    """Cached answers of one request's AWS lookups."""
+    """Cached answers of one request's AWS lookups; the validators share them from several threads."""
 
     def __init__(self, session):
         self.session = session
+        self._lock = threading.RLock()  # one asks, the others wait for the cached answer
         self._subnets: dict[str, dict | None] = {}
         self._images: dict[str, dict | None] = {}
         self._base_images: dict[tuple[str, str], dict | None] = {}
@@ -23,38 +25,46 @@ class Lookups:
 
     def subnets(self, ids: list[str]) -> dict[str, dict | None]:
         """DescribeSubnets of each id (None for ids that do not exist), asking only about unknown ones."""
-        wanted = [subnet for subnet in dict.fromkeys(ids) if subnet not in self._subnets]
-        if wanted:
-            try:
-                found = self.session.call("describe subnets", "ec2", "describe_subnets", SubnetIds=wanted)["Subnets"]
-            except NotFoundError:
-                # One unknown id fails the whole call; ask one by one to tell which.
-                found = []
+        with self._lock:
+            wanted = [subnet for subnet in dict.fromkeys(ids) if subnet not in self._subnets]
+            if wanted:
+                found = self._describe_subnets(wanted)
                 for subnet in wanted:
-                    try:
-                        found += self.session.call(f"describe subnet {subnet}", "ec2", "describe_subnets",
-                                                   SubnetIds=[subnet])["Subnets"]
-                    except NotFoundError:
-                        pass
+                    self._subnets[subnet] = next((item for item in found if item["SubnetId"] == subnet), None)
+            return {subnet: self._subnets[subnet] for subnet in ids}
+
+    def _describe_subnets(self, wanted: list[str]) -> list[dict]:
+        try:
+            return self.session.call("describe subnets", "ec2", "describe_subnets", SubnetIds=wanted)["Subnets"]
+        except NotFoundError:
+            # One unknown id fails the whole call; ask one by one to tell which.
+            found = []
             for subnet in wanted:
-                self._subnets[subnet] = next((item for item in found if item["SubnetId"] == subnet), None)
-        return {subnet: self._subnets[subnet] for subnet in ids}
+                try:
+                    found += self.session.call(f"describe subnet {subnet}", "ec2", "describe_subnets",
+                                               SubnetIds=[subnet])["Subnets"]
+                except NotFoundError:
+                    pass
+            return found
 
     def image(self, image_id: str) -> dict | None:
-        if image_id not in self._images:
-            self._images[image_id] = images.describe_image(self.session, image_id)
-        return self._images[image_id]
+        with self._lock:
+            if image_id not in self._images:
+                self._images[image_id] = images.describe_image(self.session, image_id)
+            return self._images[image_id]
 
     def base_image(self, os_name: str, architecture: str) -> dict | None:
         key = (os_name, architecture)
-        if key not in self._base_images:
-            self._base_images[key] = images.find_base_image(self.session, os_name, architecture)
-        return self._base_images[key]
+        with self._lock:
+            if key not in self._base_images:
+                self._base_images[key] = images.find_base_image(self.session, os_name, architecture)
+            return self._base_images[key]
 
     def account(self) -> str:
-        if self._account is None:
-            self._account = self.session.account_id()
-        return self._account
+        with self._lock:
+            if self._account is None:
+                self._account = self.session.account_id()
+            return self._account
 
 
 def node_groups(config, catalog) -> list[tuple[str, str | None, str | None, str]]:

@@ -7,6 +7,8 @@ retried by botocore's standard retry mode with exponential backoff; what still f
 
 from __future__ import annotations
 
+import threading
+
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotAvailableError, NotFoundError
 
 # botocore's standard mode retries throttling (Throttling, RequestLimitExceeded, TooManyRequestsException, ...),
@@ -58,8 +60,14 @@ class AwsSession:
             )
         self.retry_attempts = retry_attempts
         self._clients: dict[str, object] = {}
+        # A boto3 session is not safe to make clients from in several threads at once; clients are.
+        self._lock = threading.Lock()
 
     def client(self, service: str):
+        with self._lock:
+            return self._client(service)
+
+    def _client(self, service: str):
         if service not in self._clients:
             from botocore.config import Config
 

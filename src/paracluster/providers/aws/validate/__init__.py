@@ -3,18 +3,21 @@
 They use the framework of the pure validators (`paracluster.config.validate.core`), registered under their own
 kind, "aws": the same Finding form (a level, ParallelCluster's validator class name, which `--suppress-validators
 type:Name` matches, and a message starting with the YAML path and line), and a validator that raises becomes an
-ERROR while the others still run.
+ERROR while the others still run. They run concurrently, since each mostly waits for AWS; their findings keep the
+registration order.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+from concurrent.futures import ThreadPoolExecutor
 
-from paracluster.config.validate.core import Finding, run_validators
+from paracluster.config.validate.core import REGISTRY, Finding, Report, parse_suppressions
 
 KIND = "aws"
 MODULES = ("network", "amis", "access", "storage")
+CONCURRENCY = 8
 
 
 class AwsContext:
@@ -42,6 +45,21 @@ def _load() -> None:
 
 
 def run_aws_validators(context: AwsContext, suppress=()) -> list[Finding]:
-    """Every AWS validator that `suppress` leaves, in registration order."""
+    """Every AWS validator that `suppress` leaves; findings in registration order."""
     _load()
-    return run_validators(context, suppress)
+    suppress_all, suppressed = parse_suppressions(suppress)
+    if suppress_all:
+        return []
+    entries = [entry for entry in REGISTRY if entry.kind == KIND and entry.type not in suppressed]
+    with ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="aws-validator") as pool:
+        reports = list(pool.map(lambda entry: _run(entry, context), entries))
+    return [finding for report in reports for finding in report.findings]
+
+
+def _run(entry, context: AwsContext) -> Report:
+    report = Report(entry.type)
+    try:
+        entry.function(context, report)
+    except Exception as err:  # noqa: BLE001 - one failed check must not hide the others' findings
+        report.error(f"failed to run the {entry.type} check: {err}")
+    return report
