@@ -27,6 +27,7 @@ bench: deps
 	$(PY) bench/bench_awsapi.py
 	$(PY) bench/bench_update.py
 	$(PY) bench/bench_api.py
+	$(PY) bench/bench_aws_synth.py
 
 # Regenerate the built-in EC2 instance type catalog from moto's data plus tools/instance_types_supplement.json.
 catalog: deps

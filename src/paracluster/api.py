@@ -73,6 +73,22 @@ def _validated(cluster_name: str, config_text: str, region, suppress, failure_le
     return validate("cluster", config_text, cluster_name, region, suppress, failure_level, source)
 
 
+def _provider_checks(chosen, cluster_name: str, config, region, suppress, failure_level: str,
+                     messages: list) -> list:
+    """Run the provider's own validators (on aws, those that ask AWS) before anything is made, dry run or not, with
+    the same suppression and failure level as the others: the messages with theirs added."""
+    checks = getattr(chosen, "validate_cluster", None)
+    if checks is None:
+        return messages
+    from paracluster.config.validate.core import Level
+
+    found = checks(cluster_name, config, region or config.region, tuple(suppress))
+    messages = messages + [finding.to_json() for finding in found]
+    if any(finding.level >= Level[failure_level] for finding in found):
+        raise ConfigValidationError("Invalid cluster configuration.", messages)
+    return messages
+
+
 def create_cluster(
     *,
     cluster_name: str,
@@ -88,9 +104,11 @@ def create_cluster(
     """Validate the configuration and start creating the cluster; with `dryrun`, stop after validation."""
     outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
                                    source)
+    chosen = provider(provider_name)
+    messages = _provider_checks(chosen, cluster_name, outcome.config, region, suppress_validators,
+                                validation_failure_level, messages)
     if dryrun:
         raise DryRunSucceeded(messages)
-    chosen = provider(provider_name)
     chosen.check_config(outcome.config)
     record = chosen.create_cluster(cluster_name, config_text, region or outcome.config.region, rollback_on_failure)
     body = {"cluster": views.cluster_summary(record)}

@@ -27,7 +27,8 @@ SPEC = CORPUS / "pcluster" / "cli" / "src" / "pcluster" / "api" / "openapi" / "o
 if not SPEC.exists():
     pytest.skip(f"ParallelCluster's OpenAPI file is not at {SPEC}", allow_module_level=True)
 OFFERED = ["list_clusters", "create_cluster", "delete_cluster", "describe_cluster", "describe_compute_fleet",
-           "update_compute_fleet", "describe_cluster_instances", "build_image"]
+           "update_compute_fleet", "describe_cluster_instances", "build_image", "update_cluster",
+           "delete_cluster_instances", "get_cluster_stack_events"]
 IMAGE = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
 
 
@@ -97,6 +98,15 @@ def test_a_valid_request_of_each_operation_conforms(server):
     computes = call(server, "/v3/clusters/{clusterName}/instances", "GET", 200,
                     path_parameters={"clusterName": "pclconf"}, query={"queueName": "work"})
     assert [i["queueName"] for i in computes["instances"]] == ["work"]
+
+    grown = {"clusterConfiguration": HEAD_ONLY.replace("MaxCount: 2", "MaxCount: 3")}
+    planned = call(server, "/v3/clusters/{clusterName}", "PUT", 412, body=grown, query={"dryrun": True}, **cluster)
+    assert [c["requestedValue"] for c in planned["changeSet"]] == [3]
+    assert "No changes" in call(server, "/v3/clusters/{clusterName}", "PUT", 400,
+                                body={"clusterConfiguration": HEAD_ONLY}, **cluster)["message"]
+    events = call(server, "/v3/clusters/{clusterName}/stackevents", "GET", 200, **cluster)["events"]
+    assert events[0]["resourceStatus"] == "CREATE_COMPLETE"
+    call(server, "/v3/clusters/{clusterName}/instances", "DELETE", 202, **cluster)
 
     fleet = call(server, "/v3/clusters/{clusterName}/computefleet", "GET", 200, **cluster)
     assert fleet["status"] == "RUNNING"

@@ -14,5 +14,10 @@ def get_provider(name: str, settings):
 
         return LocalProvider(settings)
     if name == "aws":
-        raise NotAvailableError("the aws provider is not available in this version yet; use --provider local")
+        try:
+            from paracluster.providers.aws import AwsProvider
+        except ImportError as err:  # boto3 and troposphere come with the `aws` extra
+            raise NotAvailableError(f"the aws provider needs {err.name}; install ParaCluster with its aws extra "
+                                    "(pip install 'paracluster[aws]')") from None
+        return AwsProvider(settings)
     raise BadRequestError(f"--provider '{name}' is unknown; use one of: {', '.join(PROVIDERS)}")

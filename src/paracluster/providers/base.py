@@ -166,3 +166,9 @@ class ClusterProvider(Protocol):
 
     def node_count_history(self, name: str, region: str | None) -> list[NodeCountSample]:
         """The cluster's compute instance counts over time, oldest first (a bounded recent window)."""
+
+    def validate_cluster(self, name: str, config, region: str | None, suppress: tuple[str, ...]) -> list:
+        """Findings (config.validate Finding) of the provider's own checks of a config, run before anything is made."""
+
+    def dcv_connect(self, name: str, region: str | None) -> dict:
+        """Where dcv-connect opens the head node's DCV session, or NotAvailableError saying why there is none."""
