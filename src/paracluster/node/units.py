@@ -100,6 +100,11 @@ def service_unit(service: dict) -> str:
     for key, value in sorted({"LANG": "C.UTF-8", **service.get("env", {})}.items()):
         lines.append(f"Environment={shlex.quote(f'{key}={value}')}")
     lines += [f"StandardOutput=append:{LOG_DIR}/{name}.log", "StandardError=inherit"]
+    ready = service.get("ready")
+    if ready:
+        # Started means ready: `systemctl start|restart` returns once the daemon listens, so the next command of a
+        # site script (scontrol, sacctmgr, curl) finds it answering.
+        lines.append(f"ExecStartPost={_exec(['/bin/bash', '-c', _wait_ready(ready)])}")
     timeout = service.get("timeout")
     if timeout:
         lines.append(f"TimeoutStartSec={timeout:g}")
@@ -109,6 +114,13 @@ def service_unit(service: dict) -> str:
         # As Debian's and SchedMD's slurmd.service: MPI pins memory, and jobs inherit slurmd's limits.
         lines += ["LimitNOFILE=131072", "LimitMEMLOCK=infinity", "LimitSTACK=infinity"]
     return "\n".join(lines) + "\n"
+
+
+def _wait_ready(ready: str) -> str:
+    if ready.startswith("tcp:"):
+        host, port = ready[len("tcp:"):].rsplit(":", 1)
+        return f"until (exec 3<>/dev/tcp/{host}/{port}) 2>/dev/null; do sleep 0.02; done"
+    return f"until test -e {shlex.quote(ready)}; do sleep 0.01; done"
 
 
 def bootstrap_unit(python: str, pythonpath: str) -> str:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local.nodes import cgroups, network, processes
+from paracluster.providers.local.nodes import cgroups, network, processes, rootfs
 from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
 from paracluster.providers.local.host import commands as hostcmd
 
@@ -41,7 +41,7 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
         shutil.rmtree(overlay[key], ignore_errors=True)
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
-    prepare_upper(spec, Path(overlay["upper"]))
+    rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
     spec_path = node_dir / "spec.json"
     with os.fdopen(os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         out.write(json.dumps(spec, indent=1))
@@ -57,27 +57,6 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     if result.returncode != 0 or not pidfile.exists():
         raise ClusterError(f"failed to boot node {spec['name']}: {_tail(node_dir / 'boot.log') or 'no PID'}")
     return int(pidfile.read_text())
-
-
-def prepare_upper(spec: dict, upper: Path) -> None:
-    """The node's systemd configuration in its upper layer: its own units only, a machine id, its hostname."""
-    from paracluster.node.units import system_files
-
-    files, links = system_files(spec, node_python(), node_pythonpath())
-    system = upper / "etc/systemd/system"
-    system.mkdir(parents=True, exist_ok=True)
-    # Opaque: none of the host's units, wants or aliases in /etc/systemd/system show through.
-    os.setxattr(system, "trusted.overlay.opaque", b"y")
-    files = {**files, "/etc/machine-id": secrets.token_hex(16) + "\n", "/etc/hostname": spec["hostname"] + "\n"}
-    for path, text in files.items():
-        target = upper / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        target.chmod(0o444 if path == "/etc/machine-id" else 0o644)
-    for path, destination in links.items():
-        target = upper / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(destination)
 
 
 def _tail(path: Path, lines: int = 3) -> str:
@@ -140,6 +119,7 @@ def wait_running(name: str, pid: int, node_dir: Path, timeout: float) -> None:
             detail = "" if status.get("phase") else f"; {_log_tail(node_dir)}"
             raise ClusterError(f"node {name} failed to start: {status.get('reason')}{detail}")
         if not is_alive(pid, node_dir):
+            status = read_status(node_dir)
             raise ClusterError(f"node {name} stopped while starting: {status.get('reason') or _log_tail(node_dir)}")
         if time.monotonic() > deadline:
             raise ClusterError(f"node {name} did not start within {timeout:.0f} s; {_log_tail(node_dir)}")
