@@ -182,14 +182,11 @@ def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     current, used, unused = (tmp_path / name for name in ("paracluster-new", "paracluster-used", "paracluster-old"))
     for path in (current, used, unused):
         path.mkdir()
-    held = tmp_path / "paracluster-held"  # another host service's copy: it holds the lock, nothing refers to it
+    held = tmp_path / "paracluster-held"  # another host service's copy: in its environment from its start
     held.mkdir()
     holder = subprocess.Popen(["sleep", "30"], env={"PYTHONPATH": str(used)})
-    service = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY "
-                                "| os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(30)",
-                                str(tmp_path / "paracluster-held.lock")], stdout=subprocess.PIPE, text=True)
+    service = subprocess.Popen(["sleep", "30"], env={"PARACLUSTER_NODE_RUNTIME": str(held)})
     try:
-        assert service.stdout.readline() == "held\n"
         assert runtime.prune_runtimes(keep=current) == [unused]
         assert current.is_dir() and used.is_dir() and held.is_dir() and not unused.exists()
     finally:

@@ -7,7 +7,6 @@ the same code as the host service, even from a development checkout under a priv
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import os
@@ -43,40 +42,12 @@ def node_python() -> str:
     return NODE_PYTHON
 
 
-_HELD: dict[Path, int] = {}  # copies this process uses: an open descriptor holding a shared lock on each
-
-
-def _lock_path(copy: Path) -> Path:
-    # Beside the copy, not in it: a copy being removed or installed again keeps one lock file.
-    return copy.with_name(copy.name + ".lock")
-
-
-def hold(copy: Path) -> None:
-    """Mark a copy as used by this process for its lifetime (a shared lock that prune_runtimes respects)."""
-    if copy in _HELD:
-        return
-    RUNTIME_ROOT.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(_lock_path(copy), os.O_RDONLY | os.O_CREAT, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        try:
-            same = os.fstat(fd).st_ino == os.stat(_lock_path(copy)).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            _HELD[copy] = fd
-            return
-        os.close(fd)  # a pruner removed that lock file while we waited for it: take the new one
-
-
 def install_runtime() -> Path:
     """Copy the package (Python sources and data) into the runtime directory, world-readable; no-op if present.
 
-    The host service holds its copy for as long as it runs; copies of other code versions that no host service
-    holds and no running process uses any more are removed.
+    Copies of other code versions that no running process uses any more are removed.
     """
     target = runtime_dir()
-    hold(target)
     prune_runtimes(keep=target)
     if (target / ".complete").exists():
         return target
@@ -97,14 +68,15 @@ def install_runtime() -> Path:
 
 
 def prune_runtimes(keep: Path) -> list[Path]:
-    """Remove the node-side copies of other code versions that nothing uses; return what was removed.
+    """Remove the node-side copies of other code versions that no process uses; return what was removed.
 
-    A copy is in use while a host service holds its lock (`hold`), or a process has it on its command line or in
-    its environment (the cluster managers and the node agents of clusters booted by an earlier service run with it
-    as PYTHONPATH). A copy is removed under its lock, taken exclusively, so no service can start using it meanwhile.
+    A copy is in use while a process has it on its command line or in its environment: a host service has its own
+    in its environment from its start (PARACLUSTER_NODE_RUNTIME, set by the client that starts it), and the cluster
+    managers and node agents of clusters booted by an earlier service run with it as PYTHONPATH.
     """
     if not RUNTIME_ROOT.is_dir():
         return []
+    # A copy being staged (`.tmp<pid>`) belongs to a service installing it right now.
     candidates = [path for path in RUNTIME_ROOT.iterdir()
                   if path.is_dir() and path != keep and ".tmp" not in path.name]
     if not candidates:
@@ -122,17 +94,7 @@ def prune_runtimes(keep: Path) -> list[Path]:
             used.update(path for needle, path in needles.items() if needle in data)
     removed = []
     for path in candidates:
-        if path in used:
-            continue
-        fd = os.open(_lock_path(path), os.O_RDONLY | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a host service holds it
+        if path not in used:
             shutil.rmtree(path, ignore_errors=True)
-            os.unlink(_lock_path(path))
             removed.append(path)
-        finally:
-            os.close(fd)
     return removed
