@@ -63,5 +63,5 @@ if [[ ! -f "$stamp" || "$ROOT/pyproject.toml" -nt "$stamp" ]]; then
 fi
 
 # The nodes' AWS CLI and boto3 (current ones from PyPI; Debian 12's predate endpoint settings), installed once per
-# pinned set under /opt/paracluster/lib, which every node sees (src/paracluster/providers/local/awsapi/nodesdk.py).
+# pinned set under /opt/paracluster/sdk, which every node sees (src/paracluster/providers/local/standins/awsapi/nodesdk.py).
 "$VENV/bin/python" -m paracluster.providers.local.standins.awsapi.nodesdk

@@ -18,7 +18,8 @@ from cluster_support import wait_for
 
 from paracluster.providers.local.standins import buckets, secrets
 from paracluster.providers.local.standins.awsapi import endpoints, imds_server, nodesdk
-from paracluster.providers.local.standins.awsapi.imds import NodeRecord, ec2_hostname
+from paracluster.plan.identity import ec2_hostname
+from paracluster.providers.local.standins.awsapi.imds import NodeRecord
 
 REGION = "eu-west-1"
 ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:site/db-AbC123"

@@ -179,13 +179,15 @@ def test_errors_from_another_process_keep_their_class_when_they_can():
 
 def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "RUNTIME_ROOT", tmp_path)
-    current, used, unused = (tmp_path / name for name in ("paracluster-new", "paracluster-used", "paracluster-old"))
-    for path in (current, used, unused):
+    current, used, unused, sdk = (tmp_path / name for name in ("paracluster-new", "paracluster-used",
+                                                               "paracluster-old", "aws-sdk-0123456789ab"))
+    for path in (current, used, unused, sdk):
         path.mkdir()
     holder = subprocess.Popen(["sleep", "30"], env={"PYTHONPATH": str(used)})
     try:
         assert runtime.prune_runtimes(keep=current) == [unused]
-        assert current.is_dir() and used.is_dir() and not unused.exists()
+        # The nodes' AWS SDK is no copy of the package: it stays, used or not.
+        assert current.is_dir() and used.is_dir() and sdk.is_dir() and not unused.exists()
     finally:
         holder.kill()
         holder.wait()

@@ -76,7 +76,8 @@ def prune_runtimes(keep: Path) -> list[Path]:
     """
     if not RUNTIME_ROOT.is_dir():
         return []
-    candidates = [path for path in RUNTIME_ROOT.iterdir() if path.is_dir() and path != keep]
+    # Only copies of the package: anything else there (an older install of the nodes' AWS SDK) stays.
+    candidates = [path for path in RUNTIME_ROOT.glob("paracluster-*") if path.is_dir() and path != keep]
     if not candidates:
         return []
     needles = {str(path).encode(): path for path in candidates}
