@@ -68,6 +68,30 @@ def _free_port(address: str, taken: set[int], wanted: int = 22) -> int:
     raise ClusterError(f"failed to find a free port on {address} for a login pool's load balancer")
 
 
+def assign_ports(listen: dict, pools: list[str], extra_ports: dict[str, list[int]], address: str, free_port) -> None:
+    """Give each pool a port for ssh and one per extra port ({"target", "port"} in the setting's order), in `listen`.
+
+    Ports already given are kept (clients keep their addresses across restarts and updates); extra ports no longer
+    asked for are dropped. `free_port(taken, wanted)` picks a port the host's address has free, `wanted` first.
+    """
+    taken = {entry["port"] for entry in listen.values()}
+    taken |= {item["port"] for entry in listen.values() for item in entry.get("extra", [])}
+    for pool in pools:
+        if pool not in listen:
+            port = free_port(taken, 22)
+            taken.add(port)
+            listen[pool] = {"address": address, "port": port}
+        entry = listen[pool]
+        kept = {item["target"]: item["port"] for item in entry.get("extra", [])}
+        wanted = extra_ports.get(pool, [])
+        taken -= {port for target, port in kept.items() if target not in wanted}
+        for target in wanted:
+            if target not in kept:
+                kept[target] = free_port(taken, target)
+                taken.add(kept[target])
+        entry["extra"] = [{"target": target, "port": kept[target]} for target in wanted]
+
+
 def ensure(record, cluster_dir: Path, gateway: str, extra_ports: dict[str, list[int]] | None = None) -> dict | None:
     """Start (or keep) the cluster's HAProxy for its login pools and their `extra_ports` ({pool: [port]}); record
     and return {pool: {address, port, extra: [{"target", "port"}]}}."""
@@ -83,22 +107,8 @@ def ensure(record, cluster_dir: Path, gateway: str, extra_ports: dict[str, list[
     run_dir = cluster_dir / "loadbalancer"
     run_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = run_dir / "haproxy.cfg"
-    taken = {entry["port"] for entry in balancer["listen"].values()}
-    taken |= {item["port"] for entry in balancer["listen"].values() for item in entry.get("extra", [])}
-    for pool in pools:
-        if pool not in balancer["listen"]:
-            port = _free_port(gateway, taken)
-            taken.add(port)
-            balancer["listen"][pool] = {"address": gateway, "port": port}
-        entry = balancer["listen"][pool]
-        kept = {item["target"]: item["port"] for item in entry.get("extra", [])}
-        wanted = (extra_ports or {}).get(pool, [])
-        taken -= {port for target, port in kept.items() if target not in wanted}
-        for target in wanted:
-            if target not in kept:
-                kept[target] = _free_port(gateway, taken, target)
-                taken.add(kept[target])
-        entry["extra"] = [{"target": target, "port": kept[target]} for target in wanted]
+    assign_ports(balancer["listen"], list(pools), extra_ports or {}, gateway,
+                 lambda taken, wanted: _free_port(gateway, taken, wanted))
     listen = {pool: (entry["address"], entry["port"]) for pool, entry in balancer["listen"].items()}
     extra = {pool: [(item["target"], item["port"]) for item in entry.get("extra", [])]
              for pool, entry in balancer["listen"].items()}
