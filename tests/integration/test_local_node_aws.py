@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,8 @@ from pathlib import Path
 import pytest
 from awsapi_support import metadata_address_on_host
 from cluster_support import HEADER, node_exec, private_cli, stop_service, wait_for
+from rest_support import SMALL
+from support import LOGIN_POOL
 
 NAME = "nodeaws"
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:site/license-AbC123"
@@ -50,35 +51,11 @@ print(json.dumps({
 def config(script: Path) -> str:
     header = HEADER.replace("HeadNode:\n", f"Tags:\n  - Key: team\n    Value: hpc\nHeadNode:\n  CustomActions:\n"
                                           f"    OnNodeConfigured:\n      Script: {script}\n", 1)
-    return header + textwrap.dedent(f"""\
-        Scheduling:
-          Scheduler: slurm
-          SlurmSettings:
-            Dns:
-              UseEc2Hostnames: true
-          SlurmQueues:
-            - Name: work
-              ComputeResources:
-                - Name: c5
-                  InstanceType: c5.xlarge
-                  MinCount: 1
-                  MaxCount: 1
-              Networking:
-                SubnetIds: [subnet-0123456789abcdef0]
-        LoginNodes:
-          Pools:
-            - Name: users
-              InstanceType: c5.large
-              Count: 1
-              Networking:
-                SubnetIds: [subnet-0123456789abcdef0]
-        SharedStorage:
-          - Name: existing-efs
-            StorageType: Efs
-            MountDir: /shared-efs
-            EfsSettings:
-              FileSystemId: {FS_ID}
-        """)
+    scheduling = SMALL.split(HEADER)[1].replace("Scheduler: slurm\n", "Scheduler: slurm\n  SlurmSettings:\n"
+                                                                   "    Dns:\n      UseEc2Hostnames: true\n")
+    storage = f"SharedStorage:\n  - Name: existing-efs\n    StorageType: Efs\n    MountDir: /shared-efs\n" \
+              f"    EfsSettings:\n      FileSystemId: {FS_ID}\n"
+    return header + scheduling + LOGIN_POOL + storage
 
 
 @pytest.fixture(scope="module")

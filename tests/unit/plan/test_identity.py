@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import LOGIN_POOL
 
 from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER
@@ -54,15 +55,7 @@ Scheduling:
           - subnet-0bbbbbbbbbbbbbbbb
       Iam:
         InstanceProfile: arn:aws:iam::111122223333:instance-profile/WorkProfile
-LoginNodes:
-  Pools:
-    - Name: users
-      InstanceType: c5.large
-      Count: 1
-      Networking:
-        SubnetIds:
-          - subnet-0cccccccccccccccc
-"""
+""" + LOGIN_POOL
 
 
 def plan_of(dns: str = "{}"):
@@ -132,7 +125,7 @@ def test_roles_come_from_iam_or_are_named_like_cloudformations():
 def test_subnets_of_each_section():
     plan, nodes = plan_of()
     assert [subnet_id(plan.config, nodes[kind]) for kind in ("HeadNode", "ComputeNode", "LoginNode")] == \
-        ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb", "subnet-0cccccccccccccccc"]
+        ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb", "subnet-0123456789abcdef0"]
 
 
 def spec_of(dns: str, kind: str, extra_files=()):

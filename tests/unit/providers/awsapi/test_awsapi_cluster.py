@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from support import MINIMAL_CLUSTER
+
 from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER
 from paracluster.plan import build_plan
@@ -11,33 +13,9 @@ from paracluster.providers.local.host.state import ClusterState, Instance, Netwo
 from paracluster.providers.local.standins.awsapi import cluster, process
 from paracluster.providers.local.standins.awsapi.imds import NodeRecord as ImdsRecord
 
-CONFIG = """\
-Region: eu-west-1
-Image:
-  Os: alinux2023
-  CustomAmi: ami-0123456789abcdef0
-Imds:
-  ImdsSupport: v1.0
-Tags:
-  - Key: team
-    Value: hpc
-HeadNode:
-  InstanceType: m6g.large
-  Networking:
-    SubnetId: subnet-0aaaaaaaaaaaaaaaa
-Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
-    - Name: work
-      ComputeResources:
-        - Name: c5
-          InstanceType: c5.xlarge
-          MinCount: 1
-          MaxCount: 1
-      Networking:
-        SubnetIds:
-          - subnet-0bbbbbbbbbbbbbbbb
-"""
+CONFIG = "Region: eu-west-1\nImds:\n  ImdsSupport: v1.0\nTags:\n  - Key: team\n    Value: hpc\n" + (
+    MINIMAL_CLUSTER.replace("Os: alinux2023", "Os: alinux2023\n  CustomAmi: ami-0123456789abcdef0")
+    .replace("InstanceType: c5.xlarge\n  Networking", "InstanceType: m6g.large\n  Networking"))
 
 
 def cluster_state():
@@ -57,13 +35,12 @@ def test_a_nodes_record_holds_its_instance_network_role_and_the_configs_imds_sup
     assert (head.instance_id, head.instance_type, head.architecture) == ("i-00000000000000000", "m6g.large", "arm64")
     assert (head.local_ipv4, head.local_hostname) == ("10.9.0.2", "ip-10-9-0-2.eu-west-1.compute.internal")
     assert (head.availability_zone, head.region, head.subnet_cidr) == ("eu-west-1a", "eu-west-1", "10.9.0.0/24")
-    assert (head.subnet_id, head.ami_id, head.http_tokens) == ("subnet-0aaaaaaaaaaaaaaaa", "ami-0123456789abcdef0",
-                                                               "optional")
+    assert (head.subnet_id, head.ami_id, head.http_tokens) == ("subnet-12345678", "ami-0123456789abcdef0", "optional")
     assert head.role_name.startswith("demo-RoleHeadNode-") and head.tags is None
     assert head.launch_time == 1767225610.0
-    compute = cluster.imds_record(plan.config, plan.catalog, record, record.nodes["work-st-c5-1"], "/run/netns/y",
+    compute = cluster.imds_record(plan.config, plan.catalog, record, record.nodes["queue1-dy-cr1-1"], "/run/netns/y",
                                   True)
-    assert compute.tags["parallelcluster:queue-name"] == "work" and compute.tags["team"] == "hpc"
+    assert compute.tags["parallelcluster:queue-name"] == "queue1" and compute.tags["team"] == "hpc"
     assert ImdsRecord.from_dict(json.loads(json.dumps(compute.to_dict()))) == compute  # what the server stores
 
 
