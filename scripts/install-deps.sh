@@ -21,6 +21,7 @@ PACKAGES=(
     mariadb-server slurmdbd slurm-wlm-mysql-plugin   # Slurm accounting: a real database and slurmdbd
     slurmrestd slurm-wlm-jwt-plugin             # Slurm's REST API with JWT authentication (auth/jwt)
     chromium                                    # the dashboard's tests and bench (playwright drives it; no download)
+    curl                                        # in the nodes: site scripts read IMDS with curl, as on every AMI
 )
 
 missing=()
