@@ -34,5 +34,5 @@ def start_cluster_endpoints(state_dir: Path, address: str) -> dict[str, str]:
 
 
 def stop_cluster_endpoints(state_dir: Path, address: str) -> None:
-    for service in SERVICES:
-        stop(service, state_dir, address)
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        list(pool.map(lambda service: stop(service, state_dir, address), SERVICES))
