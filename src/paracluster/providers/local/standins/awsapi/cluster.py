@@ -18,6 +18,7 @@ from paracluster.providers.local.nodes import network
 from paracluster.providers.local.standins.awsapi import endpoints, imds_server, nodesdk, process
 from paracluster.providers.local.standins.awsapi.imds import NodeRecord, http_tokens_for
 
+
 def gateway(record) -> str:
     """The host's address on the cluster network, where the cluster's endpoints listen."""
     return network.gateway(ipaddress.ip_network(record.network.subnet))
