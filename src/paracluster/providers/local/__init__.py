@@ -184,9 +184,11 @@ class LocalServices:
             if action == "delete":
                 return {"deleted": public(registry.delete(request["storage_id"]))}
             if action == "create-volume" and request["storage_type"] == "Ebs":
-                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"))
+                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"),
+                                               storage_id=request.get("storage_id"))
             elif action in ("create-volume", "create-file-system"):
-                entry = registry.create_file_system(request["storage_type"], name=request.get("name"))
+                entry = registry.create_file_system(request["storage_type"], name=request.get("name"),
+                                                    storage_id=request.get("storage_id"))
             else:
                 raise BadRequestError(f"storage action '{action}' is unknown")
         return {"created": public(entry)}

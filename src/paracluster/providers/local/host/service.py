@@ -345,6 +345,7 @@ class Service:
 
     def resume(self) -> None:
         """Continue what a previous service instance left under way (steps are idempotent)."""
+        self._background("awsapi", self._start_aws_standins)
         for record in self.store.records():
             if record.status not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
                 self.ensure_fleet(record.name)
@@ -359,6 +360,22 @@ class Service:
             elif record.status == "UPDATE_IN_PROGRESS":
                 LOG.info("resuming the update of %s", record.name)
                 self._background(f"update-{record.name}", self._run_update, record.name)
+
+    def _start_aws_standins(self) -> None:
+        """Serve IMDS, and the endpoints of the clusters whose nodes run (the stand-ins stop with the service)."""
+        from paracluster.providers.local.standins.awsapi import cluster as awsapi
+        from paracluster.providers.local.standins.awsapi import imds_server
+
+        try:
+            imds_server.start(self.store.root)
+        except ClusterError as err:  # nodes that boot later ask again, and fail with the reason
+            LOG.error("failed to start the IMDS server: %s", err)
+        for record in self.store.records():
+            if record.network is not None and record.status != "DELETE_IN_PROGRESS" and not record.observed.rolled_back:
+                try:
+                    awsapi.start_endpoints(self.store.root, record)
+                except ClusterError as err:
+                    LOG.error("failed to start the AWS endpoints of cluster %s: %s", record.name, err)
 
     # --- the dashboard's Slurm view and node counts (host/slurm_watch.py) -------------------------------------
 
@@ -407,6 +424,14 @@ def serve(settings: Settings) -> None:
         server.serve_forever(poll_interval=0.2)
     finally:
         socket_path.unlink(missing_ok=True)
+        _stop_aws_standins(state)
+
+
+def _stop_aws_standins(state: Path) -> None:
+    """The AWS stand-ins run this service's code: they stop with it, and the next service starts them again."""
+    from paracluster.providers.local.standins.awsapi import cluster as awsapi
+
+    awsapi.stop_all(state)
 
 
 def main() -> None:
