@@ -89,6 +89,10 @@ class Build:
         self._boot(BUILD, self.record.layers)
 
     def build_phases(self) -> None:
+        if self.config.build.update_os_packages.enabled:
+            from paracluster.providers.local.images.packages import prepare
+
+            prepare(self.pids[BUILD], self.dir / "apt", self.log)
         self._run(BUILD)
 
     def capture(self) -> None:
@@ -199,13 +203,14 @@ class Build:
         self.log(f"{logical_id} failed: {reason}")
         keep = not self.record.terminate_on_failure and not self.record.rollback_on_failure
         kept = None
-        for role, pid in list(self.pids.items()):
-            if keep:
+        for role in (BUILD, TEST):
+            pid = self.pids.get(role)
+            if keep and pid is not None:
                 kept = {"role": role, "pid": pid, "namespace": nodes.netns_name(self.image_id, role)}
                 self.log(f"the {role} node stays up for debugging (TerminateInstanceOnFailure: false): enter it with "
                          f"`nsenter -t {pid} -a`; delete-image removes it")
             else:
-                self._stop(role)
+                self._stop(role)  # also a namespace whose node never came up
         if self.record.ami_id in self.record.layers:
             self.change(layers=self.record.layers[1:])  # the new layer goes (collect_garbage removes it)
         if kept is None:

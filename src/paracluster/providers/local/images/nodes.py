@@ -3,7 +3,8 @@
 A build node's root is an overlay of the parent image (its layers over the host's root) with its upper layer on the
 image store, so what its components change is the new image's layer; a test node boots from the new image. They
 have a network namespace with only loopback (nodes have no route out): s3:// objects come from the local buckets,
-bind-mounted, and https:// files the host fetched beforehand, mounted read-only (DirectoryTransfer of the runner).
+bind-mounted, https:// files the host fetched beforehand, mounted read-only (DirectoryTransfer of the runner), and
+packages from the build's package mirror (packages.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 
 from paracluster.images.runner import REBOOT_EXIT
 from paracluster.providers.local.host import commands as hostcmd
+from paracluster.providers.local.images.packages import MIRROR_INSIDE
 from paracluster.providers.local.images.store import ImageStore
 from paracluster.providers.local.nodes import instances
-from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
+from paracluster.providers.local.nodes.runtime import ensure_runtime, node_python, node_pythonpath
 
 NODE_DIR_INSIDE = "/run/paracluster/node"  # init.NODE_DIR: the node's host directory, seen from inside
 BUCKETS_INSIDE = "/run/paracluster/buckets"
@@ -46,7 +48,9 @@ def boot(store: ImageStore, image_id: str, role: str, lower: str, account_id: st
     buckets = buckets_root(store.state)
     buckets.mkdir(parents=True, exist_ok=True)
     web = store.image_dir(image_id) / "web"
-    web.mkdir(exist_ok=True)
+    mirror = store.image_dir(image_id) / "apt"
+    for folder in (web, mirror):
+        folder.mkdir(exist_ok=True)
     overlay = store.build_dir(image_id, role)
     node_dir = store.node_dir(image_id, role)
     spec = {
@@ -59,9 +63,11 @@ def boot(store: ImageStore, image_id: str, role: str, lower: str, account_id: st
                     "root": str(overlay / "root")},
         "node_dir": str(node_dir),
         "binds": [{"source": str(buckets), "target": BUCKETS_INSIDE},
-                  {"source": str(web), "target": WEB_INSIDE, "readonly": True}],
+                  {"source": str(web), "target": WEB_INSIDE, "readonly": True},
+                  {"source": str(mirror), "target": MIRROR_INSIDE}],
         "account_id": account_id,
     }
+    ensure_runtime()
     pid = instances.boot_node(spec, node_dir, f"/run/netns/{namespace}", fresh_root=fresh)
     instances.wait_running(spec["name"], pid, node_dir, start_timeout)
     return pid
@@ -87,6 +93,8 @@ def run_stage(store: ImageStore, image_id: str, role: str, stage: str, pid: int,
     argv = ["/usr/bin/env", "PYTHONDONTWRITEBYTECODE=1", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m",
             "paracluster.images.runner", inside, "--buckets-dir", BUCKETS_INSIDE, "--web-dir", WEB_INSIDE,
             "--account-id", account_id]
+    if (store.image_dir(image_id) / "apt" / "lists").is_dir():
+        argv += ["--apt-dir", MIRROR_INSIDE]
     outcome: dict = {}
 
     def execute() -> None:

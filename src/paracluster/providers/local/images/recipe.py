@@ -25,8 +25,6 @@ def components(config, state_dir: Path, account_id: str, image_dir: Path, log) -
 
     planned = []
     if config.build.update_os_packages.enabled:
-        log("UpdateOsPackages: build nodes have no route out, so apt reads the package lists the host last fetched "
-            "and its file:// sources; a package it cannot download fails the build")
         planned.append({"name": "UpdateAndReboot", "arn": None, "document": update_os_document()})
     store = ComponentStore(state_dir, account_id)
     for index, item in enumerate(config.build.components):

@@ -11,12 +11,14 @@ import functools
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import paracluster
 
 RUNTIME_ROOT = Path("/opt/paracluster/lib")
 NODE_PYTHON = "/usr/bin/python3"
+RECENT_SECONDS = 3600.0
 
 
 @functools.cache
@@ -68,6 +70,12 @@ def install_runtime() -> Path:
     return target
 
 
+def ensure_runtime() -> Path:
+    """The runtime directory, installed again if it went (another state directory's service pruned it, say)."""
+    target = runtime_dir()
+    return target if (target / ".complete").exists() else install_runtime()
+
+
 def prune_runtimes(keep: Path) -> list[Path]:
     """Remove the node-side copies of other code versions that no process uses; return what was removed.
 
@@ -76,7 +84,11 @@ def prune_runtimes(keep: Path) -> list[Path]:
     """
     if not RUNTIME_ROOT.is_dir():
         return []
-    candidates = [path for path in RUNTIME_ROOT.iterdir() if path.is_dir() and path != keep]
+    # A copy made lately may be another host service's that has not booted a node from it yet (host services of
+    # other state directories share this folder); it is left for a later pass.
+    settled = time.time() - RECENT_SECONDS
+    candidates = [path for path in RUNTIME_ROOT.iterdir()
+                  if path.is_dir() and path != keep and path.stat().st_mtime < settled]
     if not candidates:
         return []
     needles = {str(path).encode(): path for path in candidates}
