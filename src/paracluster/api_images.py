@@ -40,7 +40,7 @@ def build_image(
     outcome, messages = api.validate("image", config_text, image_id, region, suppress_validators,
                                      validation_failure_level, source)
     chosen = api.provider(provider_name)
-    messages = api.provider_findings(chosen.validate_image, "image", image_id, outcome.config, region,
+    messages = api.provider_findings(getattr(chosen, "validate_image", None), "image", image_id, outcome.config, region,
                                      suppress_validators, validation_failure_level, messages)
     if dryrun:
         raise DryRunSucceeded(messages)

@@ -74,8 +74,19 @@ def private_cli(tmp: Path, **env: str):
     finally:
         for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
             runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
+        delete_images(runner)
         stop_service(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def delete_images(runner: Cli) -> None:
+    """Delete every image of the runner's state directory (its layer store is unmounted with the last one)."""
+    if not (runner.state_dir / "images").is_dir():
+        return
+    for status in ("AVAILABLE", "FAILED", "PENDING"):
+        listed = json.loads(runner.run("list-images", "--image-status", status).stdout or '{"images": []}')
+        for image in listed.get("images", []):
+            runner.run("delete-image", "-i", image["imageId"], "--force", "true")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -228,7 +228,9 @@ class ImageStore:
             for build in sorted(builds.iterdir()):
                 if build.name not in {record.image_id for record in records}:
                     shutil.rmtree(build, ignore_errors=True)
-            if not any((self.store_dir / "layers").iterdir()) and not any(builds.iterdir()) and not used:
+            building = any(record.build_status == "BUILD_IN_PROGRESS" for record in records)
+            if not any((self.store_dir / "layers").iterdir()) and not any(builds.iterdir()) and not used \
+                    and not building:
                 self._unmount()
             return removed
 
