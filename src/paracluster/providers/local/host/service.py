@@ -179,9 +179,9 @@ class Service:
 
                 self._stack_events(self.store.update(name, failed), "DELETE").stack("DELETE_FAILED", reason)
                 return
+            image_requests.collect_garbage(self)  # layers of force-deleted images that only this cluster used
             self.store.remove(name)
             self._plans.pop(name, None)
-            image_requests.collect_garbage(self)  # layers of force-deleted images that only this cluster used
             LOG.info("delete %s: complete (%.2fs)", name, time.monotonic() - started)
 
     def describe_cluster(self, name: str, region: str | None = None) -> dict:
