@@ -13,16 +13,12 @@ import hashlib
 import json
 import os
 import re
-import ssl
 import subprocess
 import tarfile
-import threading
-from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cluster_support import HEADER, private_cli, residue
+from cluster_support import HEADER, https_site, private_cli, residue
 
 ACCOUNT_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:component"
 TOOL = """\
@@ -146,21 +142,9 @@ def _image_namespaces() -> list[str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """An https:// server on the host (self-signed, trusted by the host service) serving a site script."""
-    folder = tmp_path_factory.mktemp("site")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    served = folder / "www"
-    served.mkdir()
-    (served / "site-setup.sh").write_text("#!/bin/bash\nset -e\nmkdir -p /opt/site\necho from-https > /opt/site/https\n")
-    server = HTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(served)))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
+    script = "#!/bin/bash\nset -e\nmkdir -p /opt/site\necho from-https > /opt/site/https\n"
+    with https_site(tmp_path_factory.mktemp("site"), {"site-setup.sh": script}) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
