@@ -16,6 +16,25 @@ CONFIG = f"Build:\n  InstanceType: c5.xlarge\n  ParentImage: {OFFICIAL.ami_id}\n
 T0 = "2026-01-02T03:04:05.000Z"
 
 
+class MemoryBuckets:
+    """Buckets as a dict of URL -> bytes (export-image-logs goes through one)."""
+
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+
+    def list(self, url):
+        if not url.startswith("s3://logs-bucket/"):
+            raise NotFoundError(f"bucket of {url} does not exist")
+        return [{"url": key} for key in self.objects if key.startswith(url)]
+
+    def put(self, source, url):
+        files = [path for path in source.rglob("*") if path.is_file()] if source.is_dir() else [source]
+        for path in files:
+            key = url + str(path.relative_to(source)) if source.is_dir() else url
+            self.objects[key] = path.read_bytes()
+        return url
+
+
 class MemoryImages(MemoryProvider):
     """The memory provider with images: builds finish when `finish` is called; `users` are images in use."""
 
@@ -23,6 +42,7 @@ class MemoryImages(MemoryProvider):
         super().__init__()
         self.images: dict[str, ImageRecord] = {}
         self.users: set[str] = set()
+        self.services = type("Services", (), {"buckets": MemoryBuckets()})()
 
     def validate_image(self, image_id, config, region, suppress):
         return []
@@ -172,3 +192,25 @@ def test_log_streams_events_pages_and_stack_events(client, images):
     events = client.get("/v3/images/custom/img-1/stackevents").json()["events"]
     assert [(e["logicalResourceId"], e["resourceStatus"]) for e in events] == [("BuildPhase", "CREATE_IN_PROGRESS")]
     assert client.get("/v3/images/custom/nosuch/stackevents").status_code == 404
+
+
+def test_export_image_logs_writes_the_streams_and_stack_events_into_an_archive(images, tmp_path):
+    import tarfile
+
+    images.build_image("img-1", CONFIG, "us-east-1", False)
+    archive = tmp_path / "logs.tar.gz"
+    answer = api_images.export_image_logs(image_id="img-1", bucket="logs-bucket", output_file=str(archive),
+                                          start_time="2026-01-02T03:04:08Z")
+    assert answer == {"path": str(archive)}
+    with tarfile.open(archive) as tar:
+        names = {name.split("/", 1)[1]: tar.extractfile(name).read().decode() for name in tar.getnames()
+                 if tar.getmember(name).isfile()}
+    assert names["0.1.0/1"] == "2026-01-02T03:04:08.000Z line 8\n2026-01-02T03:04:09.000Z line 9\n"
+    assert names["img-1-cfn-events"] == f"{T0} BuildPhase CREATE_IN_PROGRESS run the build phases\n"
+    assert images.services.buckets.objects == {}  # nothing stays in the bucket unless asked
+    uploaded = api_images.export_image_logs(image_id="img-1", bucket="logs-bucket", bucket_prefix="exports",
+                                            keep_s3_objects=True)
+    assert uploaded["url"].startswith("s3://logs-bucket/exports/img-1-logs-") and uploaded["url"].endswith(".tar.gz")
+    assert {key.rsplit("/", 1)[-1] for key in images.services.buckets.objects} >= {"1", "img-1-cfn-events"}
+    with pytest.raises(NotFoundError):
+        api_images.export_image_logs(image_id="img-1", bucket="nosuch", output_file=str(archive))

@@ -44,13 +44,13 @@ def components(config, state_dir: Path, account_id: str, image_dir: Path, log) -
             document = load_document_text(record["data"], record["arn"]).require()
         except ClusterError as err:
             raise ClusterError(f"{where}: {err}") from None
-        for url in _web_sources(document):
+        for url in web_sources(document):
             _fetch(url, image_dir, f"{where} ({record['name']})")
         planned.append({"name": record["name"], "arn": record["arn"], "document": document})
     return planned
 
 
-def _web_sources(document: dict) -> list[str]:
+def web_sources(document: dict) -> list[str]:
     """The literal http(s) URLs a document's WebDownload steps download (a templated one cannot be known ahead)."""
     found = []
     for phase in document["phases"]:
