@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from test_cli import run_cli
 
 from paracluster.cli import main
-
-
-def run_cli(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    out = capsys.readouterr().out
-    return exit_info.value.code, (json.loads(out) if out.strip() else None)
 
 
 def test_list_official_images_filters_and_refuses_unknown_values(capsys):

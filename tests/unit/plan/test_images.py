@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from support import MINIMAL_CLUSTER
+from test_inventory import plan_of
 
-from paracluster.config.load import load_config_text
-from paracluster.config.schema import CLUSTER
-from paracluster.plan import build_plan
 from paracluster.plan.images import custom_ami_sites, custom_amis, node_custom_ami
 
 CLUSTER_AMI, HEAD_AMI, QUEUE_AMI = "ami-0000000000000000a", "ami-0000000000000000b", "ami-0000000000000000c"
@@ -23,22 +21,17 @@ SECOND_QUEUE = """\
 """
 
 
-def _config(text: str):
-    loaded = load_config_text(CLUSTER, text)
-    assert loaded.config is not None, loaded.problems
-    return loaded.config
-
-
 def test_a_section_ami_wins_over_the_clusters_and_no_ami_is_the_official_image():
     text = MINIMAL_CLUSTER.replace("  Os: alinux2023", f"  Os: alinux2023\n  CustomAmi: {CLUSTER_AMI}").replace(
         "  Networking:\n    SubnetId", f"  Image:\n    CustomAmi: {HEAD_AMI}\n  Networking:\n    SubnetId") + SECOND_QUEUE
-    config = _config(text)
-    nodes = {node.name: node for node in build_plan("c", config).nodes}
+    plan = plan_of(text)
+    config = plan.config
+    nodes = {node.name: node for node in plan.nodes}
     assert node_custom_ami(config, nodes["head"]) == HEAD_AMI
     assert node_custom_ami(config, nodes["queue1-dy-cr1-1"]) == CLUSTER_AMI
     assert node_custom_ami(config, nodes["second-dy-cr2-1"]) == QUEUE_AMI
     assert [where.split(" ")[0] for _, where in custom_ami_sites(config)] == [
         "Image/CustomAmi", "HeadNode/Image/CustomAmi", "Scheduling/SlurmQueues[1]/Image/CustomAmi"]
     assert custom_amis(config) == {CLUSTER_AMI, HEAD_AMI, QUEUE_AMI}
-    plain = _config(MINIMAL_CLUSTER)
-    assert node_custom_ami(plain, build_plan("c", plain).nodes[0]) is None and custom_amis(plain) == set()
+    plain = plan_of(MINIMAL_CLUSTER)
+    assert node_custom_ami(plain.config, plain.nodes[0]) is None and custom_amis(plain.config) == set()
