@@ -50,7 +50,7 @@ def boot(store: ImageStore, image_id: str, role: str, lower: str, account_id: st
     web = store.image_dir(image_id) / "web"
     mirror = store.image_dir(image_id) / "apt"
     for folder in (web, mirror):
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     overlay = store.build_dir(image_id, role)
     node_dir = store.node_dir(image_id, role)
     spec = {
