@@ -117,14 +117,12 @@ def boot_times(state: Path, layers: list[str], runs: int) -> dict[str, list[floa
 def setup(env: dict, work: Path) -> Path:
     for name, text in (("tool.yaml", TOOL), ("modules.yaml", MODULES), ("setup.sh", "#!/bin/sh\ntouch /etc/bench-s3\n")):
         (work / name).write_text(text)
-    paracluster(env, "s3", "cp", str(work / "tool.yaml"), "s3://bench-images/tool.yaml")
-    paracluster(env, "s3", "cp", str(work / "setup.sh"), "s3://bench-images/setup.sh")
-    paracluster(env, "imagebuilder", "create-component", "--name", "bench-tool", "--semantic-version", "1.0.0",
-                "--uri", "s3://bench-images/tool.yaml")
-    paracluster(env, "imagebuilder", "create-component", "--name", "bench-settings", "--semantic-version", "1.0.0",
-                "--data", SETTINGS)
-    paracluster(env, "imagebuilder", "create-component", "--name", "bench-modules", "--semantic-version", "1.0.0",
-                "--data", f"file://{work / 'modules.yaml'}")
+    for name in ("tool.yaml", "setup.sh"):
+        paracluster(env, "s3", "cp", str(work / name), f"s3://bench-images/{name}")
+    sources = {"bench-tool": ("--uri", "s3://bench-images/tool.yaml"), "bench-settings": ("--data", SETTINGS),
+               "bench-modules": ("--data", f"file://{work / 'modules.yaml'}")}
+    for name, source in sources.items():
+        paracluster(env, "imagebuilder", "create-component", "--name", name, "--semantic-version", "1.0.0", *source)
     _, listed = paracluster(env, "list-official-images", "--os", "alinux2023")
     parent = json.loads(listed.stdout)["images"][0]["amiId"]
     config = work / "image.yaml"
@@ -175,6 +173,10 @@ def main() -> None:
         boots = boot_times(state, record["layers"], args.runs)
         paracluster(env, "delete-image", "-i", json.loads(described.stdout)["imageId"])
     finally:
+        for status in ("AVAILABLE", "FAILED"):  # a run cut short leaves images (and the store's mount): delete them
+            _, listed = paracluster(env, "list-images", "--image-status", status, check=False)
+            for image in json.loads(listed.stdout or '{"images": []}').get("images", []):
+                paracluster(env, "delete-image", "-i", image["imageId"], "--force", "true", check=False)
         code = ("from paracluster.providers.local.host.client import ServiceClient; "
                 "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
         subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
