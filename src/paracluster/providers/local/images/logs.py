@@ -61,4 +61,6 @@ def streams(store: ImageStore, record: ImageState, account_id: str) -> list[LogS
     group = log_group_arn(record.region, record.image_id, account_id)
     return [LogStreamRecord(name=name, arn=f"{group}:log-stream:{name}",
                             creation_time=record.creation_time, first_event_time=found[0].timestamp,
-                            last_event_time=found[-1].timestamp, last_ingestion_time=found[-1].timestamp)]
+                            last_event_time=found[-1].timestamp, last_ingestion_time=found[-1].timestamp,
+                            # CloudWatch's is an opaque number that changes as events arrive (its schema needs one).
+                            upload_sequence_token=str(len(found)))]
