@@ -116,13 +116,6 @@ def create_cluster(
     return body
 
 
-def build_image(**request) -> dict:
-    """Validate the image configuration and start building the image (paracluster.api_images)."""
-    from paracluster import api_images
-
-    return api_images.build_image(**request)
-
-
 def delete_cluster(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
     """Start deleting a cluster and everything it has."""
     record = provider(provider_name).delete_cluster(cluster_name, default_region(region))
