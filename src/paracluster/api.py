@@ -220,10 +220,7 @@ def delete_cluster_instances(*, cluster_name: str, force: bool = False, region: 
 def get_cluster_stack_events(*, cluster_name: str, next_token: str | None = None, region: str | None = None,
                              provider_name: str | None = None) -> dict:
     events, token = provider(provider_name).stack_events(cluster_name, default_region(region), next_token)
-    body = {"events": [views.stack_event(event) for event in events]}
-    if token:
-        body["nextToken"] = token
-    return body
+    return views.stack_events(events, token)
 
 
 def services(provider_name: str | None = None):

@@ -11,11 +11,10 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from paracluster import api
+from paracluster import api, views
 from paracluster.errors import BadRequestError, DryRunSucceeded, NotFoundError
 from paracluster.images import logpages
 from paracluster.images import views as image_views
-from paracluster.views import stack_event
 
 
 def build_image(
@@ -100,10 +99,7 @@ def get_image_log_events(*, image_id: str, log_stream_name: str, region: str | N
 def get_image_stack_events(*, image_id: str, region: str | None = None, next_token: str | None = None,
                            provider_name: str | None = None) -> dict:
     events, token = api.provider(provider_name).image_stack_events(image_id, api.default_region(region), next_token)
-    body = {"events": [stack_event(event) for event in events]}
-    if token:
-        body["nextToken"] = token
-    return body
+    return views.stack_events(events, token)
 
 
 def export_image_logs(*, image_id: str, bucket: str, bucket_prefix: str | None = None, output_file: str | None = None,
@@ -145,6 +141,6 @@ def _all_stack_events(chosen, image_id: str, region: str | None) -> list[dict]:
     found, token = [], None
     while True:
         events, token = chosen.image_stack_events(image_id, region, token)
-        found += [stack_event(event) for event in events]
+        found += [views.stack_event(event) for event in events]
         if not token:
             return list(reversed(found))  # oldest first, as a log reads
