@@ -43,7 +43,9 @@ def build_image(
                                      suppress_validators, validation_failure_level, messages)
     if dryrun:
         raise DryRunSucceeded(messages)
-    record = chosen.build_image(image_id, config_text, region or outcome.config.region, rollback_on_failure)
+    # The region the later verbs look in by default ($AWS_REGION, ...) when neither the request nor the file says.
+    where = region or outcome.config.region or api.default_region(None)
+    record = chosen.build_image(image_id, config_text, where, rollback_on_failure)
     body = {"image": image_views.image_summary(record)}
     if messages:
         body["validationMessages"] = messages

@@ -82,6 +82,10 @@ def build_image(service, image_id: str, config_text: str, region: str | None = N
     )
     store = _store(service)
     if not store.create(record, config_text):
+        existing = store.load(image_id)
+        if existing is not None and not existing.available:
+            raise ConflictError(f"ParallelCluster build infrastructure for image {image_id} or a CloudFormation Stack "
+                                "with the same name already exists.")
         raise ConflictError(f"ParallelCluster image {image_id} already exists.")
     StepEvents(store.image_dir(image_id), image_id, build.stack_arn(record), "CREATE").stack("CREATE_IN_PROGRESS",
                                                                                            "User Initiated")
