@@ -132,7 +132,7 @@ def test_an_update_a_policy_refuses_is_refused_then_accepted_with_the_fleet_stop
     refused = update(cli, without_extra, expect=1)
     assert refused["message"] == "Update failure"
     (error,) = refused["updateValidationErrors"]
-    assert error["parameter"] == "Scheduling.SlurmQueues" and error["currentValue"]["Name"] == "extra"
+    assert error["parameter"] == "Scheduling.SlurmQueues" and json.loads(error["currentValue"])["Name"] == "extra"
     assert error["requestedValue"] == "-"
     assert error["message"].startswith("All compute nodes must be stopped or QueueUpdateStrategy must be set to "
                                        "TERMINATE. Stop the compute fleet")

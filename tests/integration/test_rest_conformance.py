@@ -101,7 +101,7 @@ def test_a_valid_request_of_each_operation_conforms(server):
 
     grown = {"clusterConfiguration": HEAD_ONLY.replace("MaxCount: 2", "MaxCount: 3")}
     planned = call(server, "/v3/clusters/{clusterName}", "PUT", 412, body=grown, query={"dryrun": True}, **cluster)
-    assert [c["requestedValue"] for c in planned["changeSet"]] == [3]
+    assert [c["requestedValue"] for c in planned["changeSet"]] == ["3"]
     assert "No changes" in call(server, "/v3/clusters/{clusterName}", "PUT", 400,
                                 body={"clusterConfiguration": HEAD_ONLY}, **cluster)["message"]
     events = call(server, "/v3/clusters/{clusterName}/stackevents", "GET", 200, **cluster)["events"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -180,17 +179,18 @@ def test_errors_from_another_process_keep_their_class_when_they_can():
 
 def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "RUNTIME_ROOT", tmp_path)
-    names = ("paracluster-new", "paracluster-used", "paracluster-old", "paracluster-another-services")
-    current, used, unused, recent = (tmp_path / name for name in names)
-    for path in (current, used, unused, recent):
-        path.mkdir()
+    current, used, unused = (tmp_path / name for name in ("paracluster-new", "paracluster-used", "paracluster-old"))
     for path in (current, used, unused):
-        os.utime(path, (time.time() - 2 * runtime.RECENT_SECONDS,) * 2)
+        path.mkdir()
+    held = tmp_path / "paracluster-held"  # another host service's copy: in its environment from its start
+    held.mkdir()
     holder = subprocess.Popen(["sleep", "30"], env={"PYTHONPATH": str(used)})
+    service = subprocess.Popen(["sleep", "30"], env={"PARACLUSTER_NODE_RUNTIME": str(held)})
     try:
         assert runtime.prune_runtimes(keep=current) == [unused]
-        # A copy made lately may be another host service's that has booted no node yet: it stays for now.
-        assert current.is_dir() and used.is_dir() and recent.is_dir() and not unused.exists()
+        assert current.is_dir() and used.is_dir() and held.is_dir() and not unused.exists()
     finally:
-        holder.kill()
-        holder.wait()
+        for process in (holder, service):
+            process.kill()
+            process.wait()
+    assert set(runtime.prune_runtimes(keep=current)) == {held, used}  # their service and process ended

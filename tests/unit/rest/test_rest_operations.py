@@ -198,12 +198,12 @@ def test_update_answers_202_with_the_change_set_and_refusals_400_with_the_reason
     grown = CONFIG.replace("          InstanceType: c5.xlarge\n", "          InstanceType: c5.xlarge\n          MaxCount: 20\n")
     assert grown != CONFIG
     dry = client.put("/v3/clusters/alpha?dryrun=true", json={"clusterConfiguration": grown})
-    assert dry.status_code == 412 and dry.json()["changeSet"][0]["requestedValue"] == 20
+    assert dry.status_code == 412 and dry.json()["changeSet"][0]["requestedValue"] == "20"
     answer = client.put("/v3/clusters/alpha", json={"clusterConfiguration": grown})
     assert answer.status_code == 202
     assert answer.json()["cluster"]["clusterStatus"] == "UPDATE_IN_PROGRESS"
     assert answer.json()["changeSet"] == [{"parameter": "Scheduling.SlurmQueues[queue1].ComputeResources[cr1].MaxCount",
-                                           "currentValue": 10, "requestedValue": 20}]
+                                           "currentValue": "10", "requestedValue": "20"}]
     refused = client.put("/v3/clusters/alpha", json={"clusterConfiguration": grown.replace("c5.xlarge", "c5.9xlarge", 1)})
     assert refused.status_code == 400
     assert refused.json()["updateValidationErrors"][0]["parameter"] == "HeadNode.InstanceType"

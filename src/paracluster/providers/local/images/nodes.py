@@ -18,7 +18,7 @@ from paracluster.providers.local.host import commands as hostcmd
 from paracluster.providers.local.images.packages import MIRROR_INSIDE
 from paracluster.providers.local.images.store import ImageStore
 from paracluster.providers.local.nodes import instances
-from paracluster.providers.local.nodes.runtime import ensure_runtime, node_python, node_pythonpath
+from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
 
 NODE_DIR_INSIDE = "/run/paracluster/node"  # init.NODE_DIR: the node's host directory, seen from inside
 BUCKETS_INSIDE = "/run/paracluster/buckets"
@@ -67,7 +67,6 @@ def boot(store: ImageStore, image_id: str, role: str, lower: str, account_id: st
                   {"source": str(mirror), "target": MIRROR_INSIDE}],
         "account_id": account_id,
     }
-    ensure_runtime()
     pid = instances.boot_node(spec, node_dir, f"/run/netns/{namespace}", fresh_root=fresh)
     instances.wait_running(spec["name"], pid, node_dir, start_timeout)
     return pid

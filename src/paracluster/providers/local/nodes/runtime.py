@@ -11,14 +11,12 @@ import functools
 import hashlib
 import os
 import shutil
-import time
 from pathlib import Path
 
 import paracluster
 
 RUNTIME_ROOT = Path("/opt/paracluster/lib")
 NODE_PYTHON = "/usr/bin/python3"
-RECENT_SECONDS = 3600.0
 
 
 @functools.cache
@@ -60,7 +58,6 @@ def install_runtime() -> Path:
     for path in [staging, *staging.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     (staging / ".complete").touch()
-    RUNTIME_ROOT.mkdir(parents=True, exist_ok=True)
     for parent in (RUNTIME_ROOT, RUNTIME_ROOT.parent):
         parent.chmod(0o755)
     try:
@@ -70,25 +67,18 @@ def install_runtime() -> Path:
     return target
 
 
-def ensure_runtime() -> Path:
-    """The runtime directory, installed again if it went (another state directory's service pruned it, say)."""
-    target = runtime_dir()
-    return target if (target / ".complete").exists() else install_runtime()
-
-
 def prune_runtimes(keep: Path) -> list[Path]:
     """Remove the node-side copies of other code versions that no process uses; return what was removed.
 
-    A copy is in use while a process has it on its command line or in its environment (the nodes' PID 1, the
-    cluster manager and the Slurm programs of clusters booted by an earlier service run with it as PYTHONPATH).
+    A copy is in use while a process has it on its command line or in its environment: a host service has its own
+    in its environment from its start (PARACLUSTER_NODE_RUNTIME, set by the client that starts it), and the cluster
+    managers and node agents of clusters booted by an earlier service run with it as PYTHONPATH.
     """
     if not RUNTIME_ROOT.is_dir():
         return []
-    # A copy made lately may be another host service's that has not booted a node from it yet (host services of
-    # other state directories share this folder); it is left for a later pass.
-    settled = time.time() - RECENT_SECONDS
+    # A copy being staged (`.tmp<pid>`) belongs to a service installing it right now.
     candidates = [path for path in RUNTIME_ROOT.iterdir()
-                  if path.is_dir() and path != keep and path.stat().st_mtime < settled]
+                  if path.is_dir() and path != keep and ".tmp" not in path.name]
     if not candidates:
         return []
     needles = {str(path).encode(): path for path in candidates}
