@@ -61,6 +61,7 @@ phases:
             - mkdir -p /etc/research
             - echo "site={{ Site }}" > /etc/research/site.conf
             - echo "scratch notes" > /etc/research/obsolete.txt
+            - useradd --system --no-create-home researchsvc
   - name: validate
     steps:
       - name: SettingsThere
@@ -225,6 +226,12 @@ def test_a_research_image_builds_from_every_kind_of_component(runner, images):
         assert f"{step} (" in "\n".join(messages), step
     events = _run(runner, "get-image-stack-events", "-i", "research")["events"]
     assert (events[0]["logicalResourceId"], events[0]["resourceStatus"]) == ("research", "CREATE_COMPLETE")
+    # The layer holds what the components did, not what booting the build node wrote (its units, machine id, ...).
+    layer = runner.state_dir / "images" / "store" / "layers" / ami["amiId"]
+    in_etc = sorted(str(path.relative_to(layer)) for path in (layer / "etc").rglob("*") if path.is_file())
+    assert "etc/research/site.conf" in in_etc and "etc/passwd" in in_etc  # a component added an account
+    assert not [name for name in in_etc if name.startswith(("etc/systemd", "etc/machine-id", "etc/hostname"))]
+    assert not (layer / "var/log/journal").exists()
     archive = runner.tmp / "research-logs.tar.gz"
     assert _run(runner, "export-image-logs", "-i", "research", "--bucket", "pcl-img-research", "--output-file",
                 str(archive)) == {"path": str(archive)}
@@ -235,14 +242,17 @@ def test_a_research_image_builds_from_every_kind_of_component(runner, images):
 
 def test_nodes_booted_from_the_image_have_what_its_components_installed(runner, cluster):
     check = ("/opt/research/bin/research-tool; cat /etc/research/site.conf /etc/site-s3 /opt/site/https; "
-             "test -f /usr/share/modules/modulefiles/research/1.0 && echo modulefile")
+             "test -f /usr/share/modules/modulefiles/research/1.0 && echo modulefile; getent passwd researchsvc "
+             "| cut -d: -f1")
     head = runner.ssh(cluster, check)
-    assert head.stdout.split("\n")[:5] == ["research tool 1.0", "site=campus", "bucket-script", "from-https",
-                                           "modulefile"], head.stdout + head.stderr
+    assert head.stdout.split("\n")[:6] == ["research tool 1.0", "site=campus", "bucket-script", "from-https",
+                                           "modulefile", "researchsvc"], head.stdout + head.stderr
     compute = runner.ssh(cluster, f"srun -t 1 -p custom sh -c '{check}'")
     assert "research tool 1.0" in compute.stdout and "modulefile" in compute.stdout, compute.stdout + compute.stderr
-    plain = runner.ssh(cluster, "srun -t 1 -p plain sh -c 'test -e /opt/research && echo has-tool || echo no-tool'")
-    assert plain.stdout.strip() == "no-tool", plain.stdout + plain.stderr
+    assert "researchsvc" in compute.stdout
+    plain = runner.ssh(cluster, "srun -t 1 -p plain sh -c 'test -e /opt/research && echo has-tool || echo no-tool; "
+                                "getent passwd researchsvc || echo no-account'")
+    assert plain.stdout.split() == ["no-tool", "no-account"], plain.stdout + plain.stderr
 
 
 def test_a_stacked_image_adds_and_removes_over_its_parent(runner, cluster):

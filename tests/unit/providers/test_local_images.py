@@ -125,3 +125,41 @@ def test_the_recipe_fetches_the_literal_urls_of_web_downloads():
                                              {"source": "{{ build.Url.outputs.stdout }}", "destination": "/tmp/b"}]},
         {"action": "S3Download", "inputs": [{"source": "s3://b/k", "destination": "/tmp/c"}]}]}]}
     assert recipe.web_sources(document) == ["https://example.com/a.tgz"]
+
+
+def test_a_layer_keeps_what_the_components_changed_and_not_what_booting_the_node_wrote(tmp_path):
+    from paracluster.providers.local.images import layer
+
+    upper = tmp_path / "upper"
+    for relative, text in (("etc/machine-id", "abc\n"), ("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+                           ("etc/systemd/system/slurmd.service", "[Unit]\n")):
+        (upper / relative).parent.mkdir(parents=True, exist_ok=True)
+        (upper / relative).write_text(text)
+    (upper / "etc/systemd/system/default.target").symlink_to("/lib/systemd/system/multi-user.target")
+    baseline = layer.snapshot(upper)
+    assert baseline["etc/systemd/system/default.target"] == "link:/lib/systemd/system/multi-user.target"
+    # What a component does, and what the node writes while it runs:
+    with open(upper / "etc/passwd", "a") as out:
+        out.write("svc:x:999:999::/:/usr/sbin/nologin\n")
+    (upper / "opt/tool").mkdir(parents=True)
+    (upper / "opt/tool/bin").write_text("#!/bin/sh\n")
+    (upper / "var/log/journal/x").mkdir(parents=True)
+    (upper / "var/log/journal/x/system.journal").write_text("binary")
+    removed = layer.clean(upper, baseline)
+    assert sorted(removed) == ["etc/machine-id", "etc/systemd/system/default.target",
+                               "etc/systemd/system/slurmd.service", "var/log/journal"]
+    left = sorted(str(path.relative_to(upper)) for path in upper.rglob("*"))
+    assert left == ["etc", "etc/passwd", "opt", "opt/tool", "opt/tool/bin"]  # emptied folders went too
+
+
+def test_a_node_booted_from_an_image_takes_its_accounts_from_the_images_layers(tmp_path):
+    from paracluster.providers.local.nodes.rootfs import _lower_file
+
+    top, below = tmp_path / "top", tmp_path / "below"
+    (top / "etc").mkdir(parents=True)
+    (below / "etc").mkdir(parents=True)
+    (top / "etc/passwd").write_text("svc:x:999:999::/:/usr/sbin/nologin\n")
+    (below / "etc/group").write_text("svc:x:999:\n")
+    assert _lower_file(f"{top}:{below}", "/etc/passwd") == "svc:x:999:999::/:/usr/sbin/nologin\n"
+    assert _lower_file(f"{top}:{below}", "/etc/group") == "svc:x:999:\n"  # from the layer that has it
+    assert _lower_file(f"{top}:{below}", "/etc/gshadow") == ""

@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from pathlib import Path
 
 from paracluster.errors import ClusterError
 from paracluster.providers.local.host import events
-from paracluster.providers.local.images import nodes
+from paracluster.providers.local.images import layer, nodes
 from paracluster.providers.local.images.store import ImageState, ImageStore
 from paracluster.records import now
 
@@ -27,10 +26,6 @@ BUILD, TEST = "build", "test"
 # Image Builder's stages: build and validate phases on the build instance, before the snapshot; test after it.
 STAGE_PHASES = {BUILD: ["build", "validate"], TEST: ["test"]}
 MAX_REBOOTS = 10
-# What a build node writes outside its components' doing, left out of the layer: the node-side code's bytecode,
-# the node agent's marks.
-NOT_IN_LAYER = ("opt/paracluster/lib", "var/lib/paracluster")
-
 
 class BuildFailed(ClusterError):
     """A step of the build failed; str() is the reason describe-image shows."""
@@ -53,6 +48,7 @@ class Build:
         self.events = events.StepEvents(self.dir, image_id, stack_arn(self.record), "CREATE")
         self.pids: dict[str, int] = {}
         self.done: list[str] = []
+        self.baseline: dict[str, str] = {}
 
     def log(self, text: str) -> None:
         """A line of the build's own log (the host's side of the build log stream)."""
@@ -87,6 +83,8 @@ class Build:
     def boot_build_node(self) -> None:
         self.change(builder_status="BUILDING")
         self._boot(BUILD, self.record.layers)
+        # What booting the node wrote into its upper layer, which capture() leaves out of the image's layer.
+        self.baseline = layer.snapshot(self.store.build_dir(self.image_id, BUILD) / "upper")
 
     def build_phases(self) -> None:
         if self.config.build.update_os_packages.enabled:
@@ -96,20 +94,16 @@ class Build:
         self._run(BUILD)
 
     def capture(self) -> None:
-        """Stop the build node; its upper layer, less what is not the components', becomes the image's layer."""
+        """Stop the build node; its upper layer, less what booting and running it wrote, becomes the image's
+        layer."""
         self._stop(BUILD)
         upper = self.store.build_dir(self.image_id, BUILD) / "upper"
-        for relative in NOT_IN_LAYER:
-            shutil.rmtree(upper / relative, ignore_errors=True)
-            for parent in Path(relative).parents[:-1]:  # directories copied up only to hold it
-                try:
-                    (upper / parent).rmdir()
-                except OSError:
-                    break
-        layer = self.store.layer_dir(self.record.ami_id)
-        upper.rename(layer)
+        left_out = layer.clean(upper, self.baseline)
+        target = self.store.layer_dir(self.record.ami_id)
+        upper.rename(target)
         self.change(layers=[self.record.ami_id, *self.record.layers], image_time=now())
-        self.log(f"captured the build node's changes as layer {layer.name}")
+        self.log(f"captured the build node's changes as layer {target.name} (left out {len(left_out)} entries the "
+                 "node's boot and runtime wrote)")
 
     def boot_test_node(self) -> None:
         self.change(builder_status="TESTING")

@@ -44,7 +44,8 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str, fresh_root: bool = Tr
         shutil.rmtree(overlay[key], ignore_errors=True)
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
-    rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
+    if fresh_root:  # a restarted node keeps its /etc as it left it
+        rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
     spec_path = node_dir / "spec.json"
     with os.fdopen(os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         out.write(json.dumps(spec, indent=1))
