@@ -153,13 +153,13 @@ def test_a_layer_keeps_what_the_components_changed_and_not_what_booting_the_node
 
 
 def test_a_node_booted_from_an_image_takes_its_accounts_from_the_images_layers(tmp_path):
-    from paracluster.providers.local.nodes.rootfs import _lower_file
+    from paracluster.providers.local.nodes.rootfs import lower_file
 
     top, below = tmp_path / "top", tmp_path / "below"
     (top / "etc").mkdir(parents=True)
     (below / "etc").mkdir(parents=True)
     (top / "etc/passwd").write_text("svc:x:999:999::/:/usr/sbin/nologin\n")
     (below / "etc/group").write_text("svc:x:999:\n")
-    assert _lower_file(f"{top}:{below}", "/etc/passwd") == "svc:x:999:999::/:/usr/sbin/nologin\n"
-    assert _lower_file(f"{top}:{below}", "/etc/group") == "svc:x:999:\n"  # from the layer that has it
-    assert _lower_file(f"{top}:{below}", "/etc/gshadow") == ""
+    assert lower_file(f"{top}:{below}", "/etc/passwd") == "svc:x:999:999::/:/usr/sbin/nologin\n"
+    assert lower_file(f"{top}:{below}", "/etc/group") == "svc:x:999:\n"  # from the layer that has it
+    assert lower_file(f"{top}:{below}", "/etc/gshadow") == ""

@@ -57,7 +57,7 @@ def _read(path: str) -> str:
         return ""
 
 
-def _lower_file(lower: str, path: str) -> str:
+def lower_file(lower: str, path: str) -> str:
     """A file as the node's lower layers show it (an image's layers over the host's root, top first): an image's
     accounts come through; a whiteout hides the file."""
     for layer in lower.split(":"):
@@ -77,7 +77,7 @@ def prepare_upper(spec: dict, upper: Path, python: str, pythonpath: str) -> None
     # Opaque: none of the host's units, wants or aliases in /etc/systemd/system show through.
     os.setxattr(system, "trusted.overlay.opaque", b"y")
     lower = spec["overlay"]["lower"]
-    accounts = system_accounts(*(_lower_file(lower, f"/etc/{name}") for name in ("passwd", "group", "shadow",
+    accounts = system_accounts(*(lower_file(lower, f"/etc/{name}") for name in ("passwd", "group", "shadow",
                                                                                  "gshadow")))
     modes = {"/etc/machine-id": 0o444, "/etc/shadow": 0o640, "/etc/gshadow": 0o640}
     files = {**files, "/etc/machine-id": secrets.token_hex(16) + "\n", "/etc/hostname": spec["hostname"] + "\n",
