@@ -139,6 +139,14 @@ def stack_event(event: StackEvent) -> dict:
     return body
 
 
+def stack_events(events: list[StackEvent], next_token: str | None) -> dict:
+    """A page of stack events (get-cluster-stack-events, get-image-stack-events) and the next page's token."""
+    body = {"events": [stack_event(event) for event in events]}
+    if next_token:
+        body["nextToken"] = next_token
+    return body
+
+
 def slurm_node_category(state: str) -> str:
     """What a Slurm node state (`idle~`, `mixed#`, `down*`, `allocated`, ...) means: the dashboard's grouping."""
     base = state.rstrip("~#%!*$@^-+")

@@ -11,14 +11,11 @@ import os
 import signal
 import subprocess
 import textwrap
-import threading
 import time
-from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cluster_support import HEADER, Cli, cluster_record, private_cli, wait_for
+from cluster_support import HEADER, Cli, cluster_record, https_site, private_cli, wait_for
 
 # Appends one line per run to the shared /home: event, what cfnconfig says of the node, its host name, its args and
 # whether slurmd already runs (it must not before OnNodeConfigured is over).
@@ -269,22 +266,8 @@ def test_failing_head_script_fails_the_create_with_the_reason(cli, scripts):
 @pytest.fixture()
 def https_server(tmp_path):
     """An https:// server on the host with a self-signed certificate the host service is told to trust."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    served = tmp_path / "www"
-    served.mkdir()
-    (served / "mark.sh").write_text(MARK)
-    server = HTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(served)))
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
+    with https_site(tmp_path, {"mark.sh": MARK}) as site:
+        yield site
 
 
 def test_https_script_is_fetched_by_the_host(https_server, tmp_path):

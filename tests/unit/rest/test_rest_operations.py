@@ -30,8 +30,7 @@ SPEC_OPERATIONS = {
     "get_image_stack_events": ("GET", "/v3/images/custom/{imageId}/stackevents"),
     "list_official_images": ("GET", "/v3/images/official"),
 }
-NOT_YET = {"list_cluster_log_streams", "get_cluster_log_events", "list_images", "delete_image", "describe_image", "list_image_log_streams",
-           "get_image_log_events", "get_image_stack_events", "list_official_images"}
+NOT_YET = {"list_cluster_log_streams", "get_cluster_log_events"}
 
 
 def create(client, name="alpha", query="", config=CONFIG):
@@ -143,14 +142,6 @@ def test_update_compute_fleet_answers_the_status_and_a_conflict_is_400(client):
     assert stop.status_code == 200 and stop.json()["status"] == "STOP_REQUESTED"
     bad = client.patch("/v3/clusters/alpha/computefleet", json={"status": "PAUSED"})
     assert bad.status_code == 400 and "'status'" in bad.json()["message"]
-
-
-def test_build_image_validates_then_says_building_is_not_available(client):
-    image = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
-    dry = client.post("/v3/images/custom?dryrun=true", json={"imageId": "img-1", "imageConfiguration": image})
-    assert dry.status_code == 412
-    real = client.post("/v3/images/custom", json={"imageId": "img-1", "imageConfiguration": image})
-    assert real.status_code == 501 and "build image" in real.json()["message"]
 
 
 @pytest.mark.parametrize("request_args, fragment", [

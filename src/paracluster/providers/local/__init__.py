@@ -6,6 +6,7 @@ from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
 from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmStatus, SshTarget
+from paracluster.providers.local.images.operations import LocalImageOperations
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import (
@@ -19,8 +20,8 @@ from paracluster.records import (
 )
 
 
-class LocalProvider:
-    """Cluster operations of the local provider; each is one request to the host service."""
+class LocalProvider(LocalImageOperations):
+    """Cluster and image operations of the local provider; each is one request to the host service."""
 
     name = "local"
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local.host import accounting_requests as accounting_service
+from paracluster.providers.local.host import image_requests
 from paracluster.providers.local.host import pipeline as pipeline
 from paracluster.providers.local.nodes import instances
 from paracluster.providers.local.host import views
@@ -39,6 +40,8 @@ REQUESTS = frozenset({
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
     "update_cluster", "delete_cluster_instances", "stack_events",
     "slurm_status", "node_count_history",
+    "build_image", "describe_image", "list_images", "delete_image", "image_log_streams", "image_log_events",
+    "image_stack_events",
 })
 CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")  # a failed update was rolled back: it works
 
@@ -176,6 +179,7 @@ class Service:
 
                 self._stack_events(self.store.update(name, failed), "DELETE").stack("DELETE_FAILED", reason)
                 return
+            image_requests.collect_garbage(self)  # layers of force-deleted images that only this cluster used
             self.store.remove(name)
             self._plans.pop(name, None)
             LOG.info("delete %s: complete (%.2fs)", name, time.monotonic() - started)
@@ -346,6 +350,7 @@ class Service:
     def resume(self) -> None:
         """Continue what a previous service instance left under way (steps are idempotent)."""
         self._background("awsapi", self._start_aws_standins)
+        image_requests.resume(self)
         for record in self.store.records():
             if record.status not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
                 self.ensure_fleet(record.name)
@@ -394,6 +399,31 @@ class Service:
         self.record(name, region)
         sampler = getattr(self, "_sampler", None)
         return to_data(sampler.history(name)) if sampler else []
+
+
+    # --- images (host/image_requests.py) ----------------------------------------------------------------------
+
+    def build_image(self, image_id: str, config_text: str, region: str | None = None,
+                    rollback_on_failure: bool = False) -> dict:
+        return image_requests.build_image(self, image_id, config_text, region, rollback_on_failure)
+
+    def describe_image(self, image_id: str, region: str | None = None) -> dict:
+        return image_requests.describe_image(self, image_id, region)
+
+    def list_images(self, region: str | None = None) -> list:
+        return image_requests.list_images(self, region)
+
+    def delete_image(self, image_id: str, region: str | None = None, force: bool = False) -> dict:
+        return image_requests.delete_image(self, image_id, region, force)
+
+    def image_log_streams(self, image_id: str, region: str | None = None) -> list:
+        return image_requests.image_log_streams(self, image_id, region)
+
+    def image_log_events(self, image_id: str, stream: str, region: str | None = None) -> list:
+        return image_requests.image_log_events(self, image_id, stream, region)
+
+    def image_stack_events(self, image_id: str, next_token: str | None = None, region: str | None = None) -> dict:
+        return image_requests.image_stack_events(self, image_id, next_token, region)
 
 
 def serve(settings: Settings) -> None:

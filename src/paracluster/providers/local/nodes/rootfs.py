@@ -57,6 +57,18 @@ def _read(path: str) -> str:
         return ""
 
 
+def lower_file(lower: str, path: str) -> str:
+    """A file as the node's lower layers show it (an image's layers over the host's root, top first): an image's
+    accounts come through; a whiteout hides the file."""
+    for layer in lower.split(":"):
+        candidate = Path(layer) / path.lstrip("/")
+        if candidate.is_char_device():
+            return ""
+        if candidate.exists():
+            return _read(str(candidate))
+    return ""
+
+
 def prepare_upper(spec: dict, upper: Path, python: str, pythonpath: str) -> None:
     """The node's /etc in its upper layer: its own units only, a machine id, its hostname, system accounts."""
     files, links = system_files(spec, python, pythonpath)
@@ -64,7 +76,9 @@ def prepare_upper(spec: dict, upper: Path, python: str, pythonpath: str) -> None
     system.mkdir(parents=True, exist_ok=True)
     # Opaque: none of the host's units, wants or aliases in /etc/systemd/system show through.
     os.setxattr(system, "trusted.overlay.opaque", b"y")
-    accounts = system_accounts(*(_read(f"/etc/{name}") for name in ("passwd", "group", "shadow", "gshadow")))
+    lower = spec["overlay"]["lower"]
+    accounts = system_accounts(*(lower_file(lower, f"/etc/{name}") for name in ("passwd", "group", "shadow",
+                                                                                 "gshadow")))
     modes = {"/etc/machine-id": 0o444, "/etc/shadow": 0o640, "/etc/gshadow": 0o640}
     files = {**files, "/etc/machine-id": secrets.token_hex(16) + "\n", "/etc/hostname": spec["hostname"] + "\n",
              **{f"/etc/{name}": text for name, text in accounts.items()}}

@@ -223,6 +223,7 @@ def write_slurm_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path
 
 def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, cluster_dir: Path, settings) -> dict:
     """The spec the node's PID 1 reads: the plan's spec plus root layers, mounts, scripts and storage."""
+    from paracluster.providers.local.images.store import node_lower_dirs
     from paracluster.providers.local.standins import actions
     from paracluster.providers.local.standins.awsapi import cluster as awsapi_cluster
     from paracluster.providers.local.standins.storage import node_mounts
@@ -251,7 +252,8 @@ def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, c
         binds.append({"source": str(cluster_dir / "fleet"), "target": "/run/paracluster/fleet"})
     node_dir = cluster_dir / "nodes" / name  # StateStore.node_dir
     spec.update(
-        overlay={"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
+        overlay={"lower": node_lower_dirs(settings.state_path, plan.config, node.node), "upper": str(ovl / "upper"),
+                 "work": str(ovl / "work"), "root": str(ovl / "root")},
         node_dir=str(node_dir),
         binds=binds,
         actions=actions.resolve(plan.config, node.node, settings.state_path, cluster_dir, node_dir),
