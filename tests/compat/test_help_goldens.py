@@ -18,11 +18,8 @@ from paracluster.cli import COMMANDS, build_parser, main
 GOLDENS = CORPUS / "pcluster/cli/tests/pcluster/cli"
 pytestmark = pytest.mark.skipif(not GOLDENS.exists(), reason="the shared ParallelCluster corpus is not present")
 
-IMAGES, DAY2 = "issue 13 (Images)", "issue 14 (Day-2 operations)"
+IMAGES = "issue 13 (Images)"
 EXPECTED_MISSING = {
-    "list-cluster-log-streams": DAY2,
-    "get-cluster-log-events": DAY2,
-    "export-cluster-logs": DAY2,
     "list-images": IMAGES,
     "delete-image": IMAGES,
     "describe-image": IMAGES,

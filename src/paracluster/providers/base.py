@@ -16,7 +16,17 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol
 
-from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent, UpdateOutcome
+from paracluster.records import (
+    ClusterRecord,
+    FleetStatusRecord,
+    InstanceRecord,
+    LogEventsPage,
+    LogGroupRecord,
+    LogStreamRecord,
+    NodeFailure,
+    StackEvent,
+    UpdateOutcome,
+)
 
 
 @dataclasses.dataclass
@@ -172,3 +182,26 @@ class ClusterProvider(Protocol):
 
     def dcv_connect(self, name: str, region: str | None) -> dict:
         """Where dcv-connect opens the head node's DCV session, or NotAvailableError saying why there is none."""
+
+    # --- cluster logs, as CloudWatch Logs keeps them: groups, streams, events (times in ms since the epoch) -------
+
+    def cluster_log_group(self, name: str, region: str | None) -> LogGroupRecord:
+        """The log group of an existing cluster, with its head node's hostname; BadRequestError when the cluster's
+        CloudWatch logging is disabled."""
+
+    def log_groups(self, region: str | None) -> list[LogGroupRecord]:
+        """The log groups of the provider's clusters, also those kept after their cluster (DeletionPolicy Retain)."""
+
+    def delete_log_group(self, group: str) -> None:
+        """Delete a log group whose cluster is gone."""
+
+    def log_streams(self, group: str, prefix: str | None, next_token: str | None) -> tuple[list[LogStreamRecord],
+                                                                                             str | None]:
+        """A page of the group's streams by name (those starting with `prefix`), and the next page's token."""
+
+    def log_events(self, group: str, stream: str, start: int | None, end: int | None, start_from_head: bool,
+                   limit: int | None, next_token: str | None) -> LogEventsPage:
+        """A page of a stream's events in [start, end), as GetLogEvents pages them."""
+
+    def diagnostics(self, name: str, region: str | None):
+        """What `paracluster diagnose` checks, gathered from the cluster's nodes (paracluster.diagnose.facts)."""

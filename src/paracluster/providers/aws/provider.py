@@ -269,3 +269,29 @@ class AwsProvider:
     def dcv_connect(self, name: str, region: str | None) -> dict:
         raise NotAvailableError(f"cluster '{name}' has no DCV server: the aws provider does not install NICE DCV on "
                                 "head nodes yet; use `paracluster ssh` instead")
+
+    # --- cluster logs and diagnosis ---------------------------------------------------------------------------
+
+    def cluster_log_group(self, name: str, region: str | None):
+        raise NotAvailableError(_LOGS_LATER)
+
+    def log_groups(self, region: str | None) -> list:
+        raise NotAvailableError(_LOGS_LATER)
+
+    def delete_log_group(self, group: str) -> None:
+        raise NotAvailableError(_LOGS_LATER)
+
+    def log_streams(self, group: str, prefix: str | None, next_token: str | None):
+        raise NotAvailableError(_LOGS_LATER)
+
+    def log_events(self, group: str, stream: str, start, end, start_from_head: bool, limit, next_token):
+        raise NotAvailableError(_LOGS_LATER)
+
+    def diagnostics(self, name: str, region: str | None):
+        raise NotAvailableError("diagnose runs its checks on the cluster's nodes, whose Slurm the aws provider "
+                                "starts from its part 2 on; use --provider local")
+
+
+_LOGS_LATER = ("cluster logs on aws come from the nodes' CloudWatch agent, which the aws provider installs from its "
+               "part 2 on; use --provider local")
+
