@@ -215,7 +215,7 @@ def line_time(line: str, fmt: str | None, now: float | None = None) -> int | Non
             offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60)
             seconds = datetime(*parts, tzinfo=timezone.utc).timestamp() - offset
         else:
-            seconds = time.mktime((*parts, 0, 0, -1))
+            seconds = datetime(*parts).timestamp()  # a naive time is the local one
     except (ValueError, OverflowError):
         return None
     return int(seconds) * 1000 + millis

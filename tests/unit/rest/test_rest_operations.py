@@ -30,8 +30,8 @@ SPEC_OPERATIONS = {
     "get_image_stack_events": ("GET", "/v3/images/custom/{imageId}/stackevents"),
     "list_official_images": ("GET", "/v3/images/official"),
 }
-NOT_YET = {"list_cluster_log_streams", "get_cluster_log_events", "list_images", "delete_image", "describe_image", "list_image_log_streams",
-           "get_image_log_events", "get_image_stack_events", "list_official_images"}
+NOT_YET = {"list_images", "delete_image", "describe_image", "list_image_log_streams", "get_image_log_events",
+           "get_image_stack_events", "list_official_images"}
 
 
 def create(client, name="alpha", query="", config=CONFIG):

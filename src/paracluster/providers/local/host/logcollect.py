@@ -266,7 +266,7 @@ class LogCollector:
             host = view.glob(entry["file_path"])
             if host is None:
                 continue
-            key = f"{stream}|{host}"
+            key = f"{template}|{host}"  # the template, not the stream: instances of a node share its host logs
             changed |= self._tail(group.name, stream, host, entry.get("timestamp_format"), cursor["files"], key,
                                   final)
         if changed or not self._cursor_path(record, node).exists():
