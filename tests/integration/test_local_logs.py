@@ -157,7 +157,7 @@ def test_diagnose_passes_on_the_healthy_cluster_then_finds_a_killed_slurmd(cli, 
     broken = diagnose(cli, tmp_path, 1)
     failed = [(c["check"], c.get("node"), c["message"]) for c in broken["checks"] if c["status"] == "FAILED"]
     assert ("daemons", "compute-st-c5-1", "slurmd is not running on compute-st-c5-1") in failed
-    node_exec(cli, NAME, "compute-st-c5-1", "/usr/sbin/slurmd")  # back, for the tests that follow
+    node_exec(cli, NAME, "compute-st-c5-1", "systemctl start slurmd")  # back, for the tests that follow
 
 
 def test_a_failed_custom_actions_logs_are_readable_after_its_node_is_gone(cli, cluster):
