@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from paracluster.errors import BadRequestError
 
@@ -89,9 +90,9 @@ def check_range(start: int | None, end: int | None, limit: int | None) -> None:
 # --- pages ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """An event as a store keeps it: its number in arrival order, its time and ingestion time (ms), its message."""
+class StoredEvent(NamedTuple):
+    """An event as a store keeps it: its number in arrival order, its time and ingestion time (ms), its message.
+    (A tuple: a page reads up to tens of thousands of them.)"""
 
     seq: int
     timestamp: int
@@ -104,6 +105,18 @@ class EventPage:
     events: list[StoredEvent]
     forward_token: str
     backward_token: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_millis(millis: int) -> str:
+    """An event time (ms since the epoch) as records keep times (ISO 8601, UTC, ms, `Z`); events of one second share
+    the formatting of its part before the milliseconds."""
+    second, rest = divmod(int(millis), 1000)
+    return f"{_iso_second(second)}.{rest:03d}Z"
 
 
 def _token(token: str | None) -> tuple[str, int] | None:

@@ -12,6 +12,7 @@ from paracluster.records import (
     ClusterRecord,
     FleetStatusRecord,
     InstanceRecord,
+    LogEvent,
     LogEventsPage,
     LogGroupRecord,
     LogStreamRecord,
@@ -125,9 +126,11 @@ class LocalProvider:
 
     def log_events(self, group: str, stream: str, start: int | None, end: int | None, start_from_head: bool,
                    limit: int | None, next_token: str | None) -> LogEventsPage:
-        return from_data(LogEventsPage, self.client.call(
-            "log_events", group=group, stream=stream, start=start, end=end, start_from_head=start_from_head,
-            limit=limit, next_token=next_token))
+        answer = self.client.call("log_events", group=group, stream=stream, start=start, end=end,
+                                  start_from_head=start_from_head, limit=limit, next_token=next_token)
+        # Built directly rather than by from_data: a page holds up to 10,000 events.
+        return LogEventsPage([LogEvent(item["timestamp"], item["message"]) for item in answer["events"]],
+                             answer["next_forward_token"], answer["next_backward_token"])
 
     def diagnostics(self, name: str, region: str | None):
         from paracluster.diagnose.facts import ClusterFacts
