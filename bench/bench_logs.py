@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+from local_state import PROJECT, clean_up, paracluster
+
 TARGET = 0.5
 NAME = "benchlogs"
 SITE = """\
@@ -39,13 +37,6 @@ cat > /tmp/bench-cw.json <<EOF
 EOF
 amazon-cloudwatch-agent-ctl -a append-config -m ec2 -c file:/tmp/bench-cw.json -s
 """
-
-
-def paracluster(env: dict, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "paracluster", *args], capture_output=True, text=True, env=env,
-                            cwd=PROJECT, timeout=300)
-    return time.perf_counter() - start, result
 
 
 def answer(env: dict, *args: str) -> dict:
@@ -107,11 +98,7 @@ def main() -> None:
         samples = [paracluster(env, "list-cluster-log-streams", "-n", NAME)[0] for _ in range(args.runs)]
         report("list-cluster-log-streams", samples)
     finally:
-        paracluster(env, "delete-cluster", "-n", NAME, "--wait")
-        code = ("from paracluster.providers.local.host.client import ServiceClient; "
-                "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
-        subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
-        shutil.rmtree(state, ignore_errors=True)
+        clean_up(env, state, NAME)
 
 
 if __name__ == "__main__":
