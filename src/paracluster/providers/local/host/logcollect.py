@@ -22,7 +22,7 @@ from pathlib import Path
 
 from paracluster.cwlogs.agent_config import NODE_LOG_DIR
 from paracluster.cwlogs.query import line_time
-from paracluster.node.cwagent import active_entries
+from paracluster.node.cwagent import AGENT_DIR, CONFIG as AGENT_CONFIG, DNA, STATE as AGENT_STATE, active_entries
 from paracluster.providers.local.standins.cwlogs import LogStore, cluster_log_group
 from paracluster.records import LogGroupRecord, now
 
@@ -129,6 +129,8 @@ class LogCollector:
         self._guard = threading.Lock()
         self._cursors: dict[str, dict] = {}
         self._specs: dict[str, tuple[float, dict]] = {}
+        self._records: dict[str, tuple[int, object]] = {}
+        self._entries: dict[str, tuple[list, list[dict]]] = {}
         self._last_prune = 0.0
         self._stop = threading.Event()
 
@@ -163,11 +165,44 @@ class LogCollector:
         return group
 
     def collect_all(self) -> None:
-        for record in self.store.records():
-            running = [node.name for node in record.nodes.values()
+        for name in self.store.names():
+            record = self._record(name)
+            running = [node.name for node in (record.nodes.values() if record else ())
                        if node.instance is not None and node.instance.state in ("pending", "running")]
             if running:
                 self._collect(record, running, final=False)
+
+    def _record(self, name: str):
+        """The cluster's record, read again only when its file changed (a pass must stay cheap with many nodes)."""
+        try:
+            stamp = (self.store.cluster_dir(name) / "cluster.json").stat().st_mtime_ns
+        except OSError:
+            return None
+        cached = self._records.get(name)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self.store.load(name))
+            self._records[name] = cached
+        return cached[1]
+
+    def _active_entries(self, view: NodeView) -> list[dict]:
+        """The agent's collect list on the node, read again only when one of the agent's files changed."""
+        paths = [view.upper + path for path in (AGENT_STATE, AGENT_DIR, AGENT_CONFIG, DNA)]
+        try:
+            paths += [f"{paths[1]}/{name}" for name in os.listdir(paths[1])]
+        except OSError:
+            pass
+        signature = []
+        for path in paths:
+            try:
+                status = os.lstat(path)
+                signature.append((path, status.st_mtime_ns, status.st_size))
+            except OSError:
+                signature.append((path, None, None))
+        cached = self._entries.get(view.node_dir)
+        if cached is None or cached[0] != signature:
+            cached = (signature, active_entries(view.read, view.listdir))
+            self._entries[view.node_dir] = cached
+        return cached[1]
 
     def nodes_stopped(self, node_dirs: list[Path]) -> None:
         """Collect the last lines of nodes that just stopped (instances.stop_nodes calls this)."""
@@ -208,20 +243,26 @@ class LogCollector:
 
     # --- one node ---------------------------------------------------------------------------------------------
 
-    def node_spec(self, node_dir: Path) -> dict | None:
+    def node_spec(self, node_dir: Path | str) -> dict | None:
         """The spec the node booted with (cached while its file is unchanged)."""
-        path = node_dir / "spec.json"
+        found = self._node(str(node_dir))
+        return found[0] if found else None
+
+    def _node(self, node_dir: str) -> tuple[dict, NodeView] | None:
+        path = f"{node_dir}/spec.json"
         try:
-            mtime = path.stat().st_mtime
+            mtime = os.stat(path).st_mtime_ns
         except OSError:
             return None
-        cached = self._specs.get(str(path))
+        cached = self._specs.get(path)
         if cached is None or cached[0] != mtime:
             try:
-                cached = (mtime, json.loads(path.read_text()))
+                with open(path) as source:
+                    spec = json.load(source)
             except (OSError, ValueError):
                 return None
-            self._specs[str(path)] = cached
+            cached = (mtime, (spec, NodeView(spec)))
+            self._specs[path] = cached
         return cached[1]
 
     def _cursor_path(self, record, node) -> Path:
@@ -239,26 +280,28 @@ class LogCollector:
     def _save_cursor(self, record, node, cursor: dict) -> None:
         path = self._cursor_path(record, node)
         path.parent.mkdir(parents=True, exist_ok=True)
+        cursor["saved"] = True
         path.with_suffix(".tmp").write_text(json.dumps(cursor))
         os.replace(path.with_suffix(".tmp"), path)
 
     def _collect_node(self, record, group: LogGroupRecord, node, final: bool) -> None:
-        node_dir = self.store.node_dir(record.name, node.name)
-        spec = self.node_spec(node_dir)
-        if spec is None:
+        node_dir = f"{self.store.clusters_dir}/{record.name}/nodes/{node.name}"  # StateStore.node_dir, as text
+        found = self._node(node_dir)
+        if found is None:
             return
+        spec, view = found
         instance_id = node.instance.instance_id
         cursor = self._cursor(record, node)
         if cursor["instance"] != instance_id:
             # A new instance has a new root disk; only the node's host log directory carries over.
-            shared = str(node_dir) + "/"
+            shared = node_dir + "/"
             cursor["files"] = {key: value for key, value in cursor["files"].items()
                                if key.split("|", 1)[1].startswith(shared)}
             cursor["instance"] = instance_id
-        view = NodeView(spec)
+            cursor["saved"] = False
         hostname = spec.get("hostname") or node.name
         changed = False
-        for entry in active_entries(view.read, view.listdir):
+        for entry in self._active_entries(view):
             if entry.get("log_group_name", group.name) != group.name:
                 continue  # another log group: not this cluster's (the local provider keeps only the cluster's)
             template = entry.get("log_stream_name") or f"{hostname}.{{instance_id}}.default-log-stream"
@@ -269,7 +312,7 @@ class LogCollector:
             key = f"{template}|{host}"  # the template, not the stream: instances of a node share its host logs
             changed |= self._tail(group.name, stream, host, entry.get("timestamp_format"), cursor["files"], key,
                                   final)
-        if changed or not self._cursor_path(record, node).exists():
+        if changed or not cursor.get("saved"):
             self._save_cursor(record, node, cursor)
 
     def _tail(self, group: str, stream: str, host: str, fmt: str | None, files: dict, key: str,
