@@ -282,7 +282,7 @@ def list_cluster_log_streams(*, cluster_name: str, filters: list[str] | None = N
     wanted = parse_filters(filters)
     chosen = provider(provider_name)
     group = chosen.cluster_log_group(cluster_name, default_region(region))
-    streams, token = chosen.log_streams(group.name, wanted.prefix(group.head_node_hostname), next_token)
+    streams, token = chosen.log_streams(group, wanted.prefix(group.head_node_hostname), next_token)
     body = {"logStreams": [views.log_stream(stream) for stream in streams]}
     if token:
         body["nextToken"] = token
@@ -299,7 +299,7 @@ def get_cluster_log_events(*, cluster_name: str, log_stream_name: str, next_toke
     check_range(start, end, limit)
     chosen = provider(provider_name)
     group = chosen.cluster_log_group(cluster_name, default_region(region))
-    page = chosen.log_events(group.name, log_stream_name, start, end, bool(start_from_head), limit, next_token)
+    page = chosen.log_events(group, log_stream_name, start, end, bool(start_from_head), limit, next_token)
     return views.log_events(page)
 
 
@@ -377,8 +377,8 @@ def log_groups(*, region: str | None = None, provider_name: str | None = None) -
     return {"logGroups": [views.log_group(group) for group in provider(provider_name).log_groups(region)]}
 
 
-def delete_log_group(*, log_group_name: str, provider_name: str | None = None) -> dict:
-    provider(provider_name).delete_log_group(log_group_name)
+def delete_log_group(*, log_group_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    provider(provider_name).delete_log_group(log_group_name, default_region(region))
     return {"message": f"Deleted log group {log_group_name}."}
 
 

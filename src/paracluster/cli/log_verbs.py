@@ -87,6 +87,7 @@ def add_log_groups_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("-r", "--region", help="Only log groups of this region.")
     delete = actions.add_parser("delete", help="Delete a log group whose cluster is gone (its events go too).")
     delete.add_argument("log_group_name", metavar="LOG_GROUP_NAME", help="/aws/parallelcluster/<cluster>-<time>")
+    delete.add_argument("-r", "--region", help="Region of the log group.")
     for sub in (listing, delete):
         add_provider_argument(sub)
     parser.add_argument("--query", help="JMESPath query to perform on output.")
@@ -97,4 +98,4 @@ def run_log_groups(args: argparse.Namespace) -> dict:
 
     if args.log_groups_action == "list":
         return api.log_groups(region=args.region, provider_name=args.provider)
-    return api.delete_log_group(log_group_name=args.log_group_name, provider_name=args.provider)
+    return api.delete_log_group(log_group_name=args.log_group_name, region=args.region, provider_name=args.provider)

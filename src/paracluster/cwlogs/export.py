@@ -50,7 +50,7 @@ def collect(provider, group, prefix: str | None, start: int, end: int) -> dict[s
     """Every stream of the group (with the prefix) that has events in [start, end): its lines."""
     streams, token, seen = {}, None, set()
     while True:
-        page, token = provider.log_streams(group.name, prefix, token)
+        page, token = provider.log_streams(group, prefix, token)
         for stream in page:
             first, last = parse_time(stream.first_event_time), parse_time(stream.last_event_time)
             if stream.name in seen or (last is not None and last * 1000 < start) or \
@@ -59,7 +59,7 @@ def collect(provider, group, prefix: str | None, start: int, end: int) -> dict[s
             seen.add(stream.name)
             events, event_token = [], None
             while True:
-                answer = provider.log_events(group.name, stream.name, start, end, True, None, event_token)
+                answer = provider.log_events(group, stream.name, start, end, True, None, event_token)
                 events += answer.events
                 if not answer.events or answer.next_forward_token == event_token:
                     break

@@ -192,15 +192,15 @@ class ClusterProvider(Protocol):
     def log_groups(self, region: str | None) -> list[LogGroupRecord]:
         """The log groups of the provider's clusters, also those kept after their cluster (DeletionPolicy Retain)."""
 
-    def delete_log_group(self, group: str) -> None:
+    def delete_log_group(self, group: str, region: str | None) -> None:
         """Delete a log group whose cluster is gone."""
 
-    def log_streams(self, group: str, prefix: str | None, next_token: str | None) -> tuple[list[LogStreamRecord],
-                                                                                             str | None]:
+    def log_streams(self, group: LogGroupRecord, prefix: str | None,
+                    next_token: str | None) -> tuple[list[LogStreamRecord], str | None]:
         """A page of the group's streams by name (those starting with `prefix`), and the next page's token."""
 
-    def log_events(self, group: str, stream: str, start: int | None, end: int | None, start_from_head: bool,
-                   limit: int | None, next_token: str | None) -> LogEventsPage:
+    def log_events(self, group: LogGroupRecord, stream: str, start: int | None, end: int | None,
+                   start_from_head: bool, limit: int | None, next_token: str | None) -> LogEventsPage:
         """A page of a stream's events in [start, end), as GetLogEvents pages them."""
 
     def diagnostics(self, name: str, region: str | None):

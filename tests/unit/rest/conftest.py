@@ -151,7 +151,7 @@ class MemoryProvider:
         return [self._group(name) for name in self.clusters] + self.retained
 
     def log_streams(self, group, prefix, next_token):
-        self.calls.append(("log_streams", group, prefix, next_token))
+        self.calls.append(("log_streams", group.name, prefix, next_token))
         return [LogStreamRecord(name, f"arn:{name}", "2026-01-02T03:05:00.000Z", "2026-01-02T03:05:01.000Z",
                                 "2026-01-02T03:05:03.000Z", "2026-01-02T03:05:00.000Z", "3")
                 for name in self.STREAMS if not prefix or name.startswith(prefix)], None
@@ -167,7 +167,7 @@ class MemoryProvider:
         return LogEventsPage([LogEvent(format_time(e.timestamp / 1000), e.message) for e in page.events],
                              page.forward_token, page.backward_token)
 
-    def delete_log_group(self, group):
+    def delete_log_group(self, group, region):
         self.retained = [kept for kept in self.retained if kept.name != group]
 
     def diagnostics(self, name, region):

@@ -116,17 +116,17 @@ class LocalProvider:
     def log_groups(self, region: str | None) -> list[LogGroupRecord]:
         return [from_data(LogGroupRecord, item) for item in self.client.call("log_groups", region=region)]
 
-    def delete_log_group(self, group: str) -> None:
+    def delete_log_group(self, group: str, region: str | None) -> None:
         self.client.call("delete_log_group", group=group)
 
-    def log_streams(self, group: str, prefix: str | None, next_token: str | None) -> tuple[list[LogStreamRecord],
-                                                                                             str | None]:
-        answer = self.client.call("log_streams", group=group, prefix=prefix, next_token=next_token)
+    def log_streams(self, group: LogGroupRecord, prefix: str | None,
+                    next_token: str | None) -> tuple[list[LogStreamRecord], str | None]:
+        answer = self.client.call("log_streams", group=group.name, prefix=prefix, next_token=next_token)
         return [from_data(LogStreamRecord, item) for item in answer["streams"]], answer["next_token"]
 
-    def log_events(self, group: str, stream: str, start: int | None, end: int | None, start_from_head: bool,
-                   limit: int | None, next_token: str | None) -> LogEventsPage:
-        answer = self.client.call("log_events", group=group, stream=stream, start=start, end=end,
+    def log_events(self, group: LogGroupRecord, stream: str, start: int | None, end: int | None,
+                   start_from_head: bool, limit: int | None, next_token: str | None) -> LogEventsPage:
+        answer = self.client.call("log_events", group=group.name, stream=stream, start=start, end=end,
                                   start_from_head=start_from_head, limit=limit, next_token=next_token)
         # Built directly rather than by from_data: a page holds up to 10,000 events.
         return LogEventsPage([LogEvent(item["timestamp"], item["message"]) for item in answer["events"]],
