@@ -81,3 +81,19 @@ def test_diagnose_reports_every_check_and_bundles_the_report_facts_and_logs(clie
     assert json.loads(found["facts.json"])["cluster"] == "alpha"
     assert "cloudwatch-logs/q1-st-c5-1.i-c1.slurmd/000000" in found and "alpha-cfn-events" in found
     assert not any("MUNGE:" in text for text in found.values())  # no munge credential leaves the nodes
+
+
+def test_without_an_output_file_the_archive_goes_to_the_bucket(client, provider, tmp_path):
+    create(client)
+    put = []
+
+    class Buckets:
+        def put(self, source, url):
+            put.append((url, members(source)))
+            return [url]
+
+    provider.services = type("Services", (), {"buckets": Buckets()})()
+    answer = api.export_cluster_logs(cluster_name="alpha", bucket="site-logs", bucket_prefix="exports/")
+    [(url, found)] = put
+    assert answer == {"url": url} and url.startswith("s3://site-logs/exports/alpha-logs-") and url.endswith(".tar.gz")
+    assert "cloudwatch-logs/head.i-head.slurmctld/000000" in found
