@@ -73,19 +73,19 @@ def _validated(cluster_name: str, config_text: str, region, suppress, failure_le
     return validate("cluster", config_text, cluster_name, region, suppress, failure_level, source)
 
 
-def _provider_checks(chosen, cluster_name: str, config, region, suppress, failure_level: str,
-                     messages: list) -> list:
-    """Run the provider's own validators (on aws, those that ask AWS) before anything is made, dry run or not, with
-    the same suppression and failure level as the others: the messages with theirs added."""
-    checks = getattr(chosen, "validate_cluster", None)
+def provider_findings(checks, kind: str, name: str, config, region, suppress, failure_level: str,
+                      messages: list) -> list:
+    """Run a provider's own validators (`checks`: validate_cluster or validate_image; on aws, those that ask AWS)
+    before anything is made, dry run or not, with the same suppression and failure level as the others: the
+    messages with theirs added."""
     if checks is None:
         return messages
     from paracluster.config.validate.core import Level
 
-    found = checks(cluster_name, config, region or config.region, tuple(suppress))
+    found = checks(name, config, region or config.region, tuple(suppress))
     messages = messages + [finding.to_json() for finding in found]
     if any(finding.level >= Level[failure_level] for finding in found):
-        raise ConfigValidationError("Invalid cluster configuration.", messages)
+        raise ConfigValidationError(f"Invalid {kind} configuration.", messages)
     return messages
 
 
@@ -105,8 +105,8 @@ def create_cluster(
     outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
                                    source)
     chosen = provider(provider_name)
-    messages = _provider_checks(chosen, cluster_name, outcome.config, region, suppress_validators,
-                                validation_failure_level, messages)
+    messages = provider_findings(getattr(chosen, "validate_cluster", None), "cluster", cluster_name, outcome.config,
+                                 region, suppress_validators, validation_failure_level, messages)
     if dryrun:
         raise DryRunSucceeded(messages)
     chosen.check_config(outcome.config)
@@ -115,32 +115,6 @@ def create_cluster(
     if messages:
         body["validationMessages"] = messages
     return body
-
-
-def build_image(
-    *,
-    image_id: str,
-    config_text: str,
-    source: str = "the image configuration",
-    region: str | None = None,
-    suppress_validators: tuple[str, ...] = (),
-    validation_failure_level: str = "ERROR",
-    dryrun: bool = False,
-) -> dict:
-    """Validate the image configuration and build the image; with `dryrun`, stop after validation."""
-    from paracluster.config.validate.names import check_image_id
-
-    problem = check_image_id(image_id)
-    if problem:
-        raise BadRequestError(f"--image-id {problem}")
-    _, messages = validate("image", config_text, image_id, region, suppress_validators, validation_failure_level,
-                           source)
-    if dryrun:
-        raise DryRunSucceeded(messages)
-    raise NotAvailableError(
-        f"failed to build image '{image_id}': no provider can build images in this version yet; "
-        "validate the configuration with --dryrun true"
-    )
 
 
 def delete_cluster(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
@@ -247,10 +221,7 @@ def delete_cluster_instances(*, cluster_name: str, force: bool = False, region: 
 def get_cluster_stack_events(*, cluster_name: str, next_token: str | None = None, region: str | None = None,
                              provider_name: str | None = None) -> dict:
     events, token = provider(provider_name).stack_events(cluster_name, default_region(region), next_token)
-    body = {"events": [views.stack_event(event) for event in events]}
-    if token:
-        body["nextToken"] = token
-    return body
+    return views.stack_events(events, token)
 
 
 def services(provider_name: str | None = None):

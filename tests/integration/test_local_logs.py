@@ -86,18 +86,24 @@ def instance_ids(cli) -> dict[str, str]:
     return {i["nodeName"]: i["instanceId"] for i in cli.json("describe-cluster-instances", "-n", NAME)["instances"]}
 
 
+def head_stream(cli, log: str) -> str:
+    """The head node's stream of a log: it keeps EC2's hostname (ip-a-b-c-d), as in ParallelCluster."""
+    head = cli.json("describe-cluster", "-n", NAME)["headNode"]
+    return f"ip-{head['privateIpAddress'].replace('.', '-')}.{head['instanceId']}.{log}"
+
+
 def events(cli, stream: str, *extra: str) -> dict:
     return cli.json("get-cluster-log-events", "-n", NAME, "--log-stream-name", stream, *extra)
 
 
 def test_streams_are_named_by_hostname_instance_and_log_name(cli, cluster):
-    ids = instance_ids(cli)
-    head, compute = ids["head"], ids["compute-st-c5-1"]
-    wanted = {f"head.{head}.slurmctld", f"head.{head}.cfn-init", f"head.{head}.clustermgtd", f"head.{head}.munge",
-              f"compute-st-c5-1.{compute}.slurmd", f"compute-st-c5-1.{compute}.cloud-init-output"}
+    compute = instance_ids(cli)["compute-st-c5-1"]
+    wanted = {head_stream(cli, log) for log in ("slurmctld", "cfn-init", "clustermgtd", "munge")}
+    wanted |= {f"compute-st-c5-1.{compute}.slurmd", f"compute-st-c5-1.{compute}.cloud-init-output"}
     found = wait_for(lambda: (names := set(streams(cli))) >= wanted and names, what="the nodes' log streams")
-    assert {name for name in found if name.startswith("head.")} == set(streams(cli, "--filters",
-                                                                               "Name=node-type,Values=HeadNode"))
+    head = head_stream(cli, "")
+    assert {name for name in found if name.startswith(head)} == set(streams(cli, "--filters",
+                                                                             "Name=node-type,Values=HeadNode"))
     assert set(streams(cli, "--filters", "Name=private-dns-name,Values=compute-st-c5-1")) == \
         {name for name in found if name.startswith("compute-st-c5-1.")}
     bad = cli.run("list-cluster-log-streams", "-n", NAME, "--filters", "Name=node-type,Values=ComputeNode")
@@ -105,7 +111,7 @@ def test_streams_are_named_by_hostname_instance_and_log_name(cli, cluster):
 
 
 def test_events_come_newest_first_or_from_the_head_with_tokens_and_time_ranges(cli, cluster):
-    stream = f"head.{instance_ids(cli)['head']}.slurmctld"
+    stream = head_stream(cli, "slurmctld")
     first = events(cli, stream, "--start-from-head", "true", "--limit", "2")
     assert len(first["events"]) == 2 and first["events"][0]["message"].startswith("[")
     following = events(cli, stream, "--next-token", first["nextToken"], "--limit", "2")
@@ -114,15 +120,14 @@ def test_events_come_newest_first_or_from_the_head_with_tokens_and_time_ranges(c
     latest = events(cli, stream, "--limit", "3")["events"]
     assert len(latest) == 3 and latest[-1]["timestamp"] >= first["events"][0]["timestamp"]
     assert events(cli, stream, "--start-time", "2100-01-01T00:00:00Z")["events"] == []
-    missing = cli.run("get-cluster-log-events", "-n", NAME, "--log-stream-name", "head.i-0.nothing")
-    assert missing.returncode == 1 and "The specified log stream head.i-0.nothing does not exist." in missing.stdout
+    missing = cli.run("get-cluster-log-events", "-n", NAME, "--log-stream-name", "ip-1.i-0.nothing")
+    assert missing.returncode == 1 and "The specified log stream ip-1.i-0.nothing does not exist." in missing.stdout
 
 
 def test_a_site_script_ships_its_own_log_file_through_the_agent(cli, cluster):
-    head = instance_ids(cli)["head"]
-    stream = f"head.{head}.site-setup"
+    stream = head_stream(cli, "site-setup")
     wait_for(lambda: stream in streams(cli), what="the site script's stream")
-    assert "site setup done on head" in events(cli, stream)["events"][0]["message"]
+    assert f"site setup done on {stream.split('.')[0]}" in events(cli, stream)["events"][0]["message"]
     status = json.loads(node_exec(cli, NAME, "head", "amazon-cloudwatch-agent-ctl -a status").stdout)
     assert status["status"] == "running" and status["configstatus"] == "configured"
     agent = json.loads(node_exec(cli, NAME, "head", "cat /opt/aws/amazon-cloudwatch-agent/etc/"

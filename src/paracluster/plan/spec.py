@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from paracluster.plan.identity import node_hostname
 from paracluster.plan.inventory import PlannedNode
 
 SLURM_CONF_DIR = "/opt/slurm/etc"
@@ -53,6 +54,8 @@ class ClusterFacts:
     ebs_volume_ids: tuple[str, ...] = ()
     keep_failed_nodes: bool = False
     log_group_name: str | None = None  # the cluster's CloudWatch log group; None when its logging is disabled
+    # Files the provider gives every node (locally: the AWS CLI and SDK settings that reach its stand-ins).
+    extra_files: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,15 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         {"path": "/var/spool/slurmd", "mode": 0o755, "owner": "root"},
         {"path": "/var/log/slurm", "mode": 0o755, "owner": "slurm"},
     ]
+    hostname = node_hostname(config, facts.name, facts.region, node, address).short
     files = [
-        {"path": "/etc/hostname", "content": f"{node.name}\n"},
+        {"path": "/etc/hostname", "content": f"{hostname}\n"},
         # As cloud-init writes it on every AMI: the default user may use sudo without a password.
         {"path": "/etc/sudoers.d/90-cloud-init-users", "mode": 0o440,
          "content": f"# User rules for {facts.default_user.name}\n{facts.default_user.name} ALL=(ALL) NOPASSWD:ALL\n"},
         # ParallelCluster puts Slurm's commands on every login shell's PATH.
         {"path": "/etc/profile.d/slurm.sh", "content": 'PATH="$PATH:/opt/slurm/bin"\n'},
+        *facts.extra_files,
     ]
     munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
               "ready": "/run/munge/munge.socket.2"}
@@ -119,7 +124,9 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         ]
     else:
         # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
-        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D"], "phase": "finalize"}]
+        # -N: the node's hostname is not its Slurm name with UseEc2Hostnames.
+        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D", "-N", node.name],
+                             "phase": "finalize"}]
         if node.static:
             # As ParallelCluster's finalize: a static node resumes itself, so a replacement of a node that was
             # drained (an update's DRAIN) or set down comes back into service. An idle node refuses it: no matter.
@@ -129,7 +136,7 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
     spec = {
         "name": node.name,
         "cluster": facts.name,
-        "hostname": node.name,
+        "hostname": hostname,
         "role": node.node_type,
         "node_type": node.node_type,
         "accounts": accounts,

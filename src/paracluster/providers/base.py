@@ -16,6 +16,8 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol
 
+from paracluster.images.records import ImageRecord, LogEventRecord, OfficialImageRecord
+from paracluster.images.records import LogStreamRecord as ImageLogStreamRecord
 from paracluster.records import (
     ClusterRecord,
     FleetStatusRecord,
@@ -129,7 +131,37 @@ class Services(Protocol):
     def accounting(self, action: str, **request) -> dict: ...
 
 
-class ClusterProvider(Protocol):
+class ImageOperations(Protocol):
+    """Image operations of one provider (build-image and the image verbs). `region` as for clusters."""
+
+    def validate_image(self, image_id: str, config, region: str | None, suppress: tuple[str, ...]) -> list:
+        """Findings of the provider's own checks of an image config (its parent image exists, ...)."""
+
+    def build_image(self, image_id: str, config_text: str, region: str | None,
+                    rollback_on_failure: bool) -> ImageRecord:
+        """Start building the image; return its record (BUILD_IN_PROGRESS)."""
+
+    def describe_image(self, image_id: str, region: str | None) -> ImageRecord: ...
+
+    def list_images(self, region: str | None) -> list[ImageRecord]: ...
+
+    def delete_image(self, image_id: str, region: str | None, force: bool) -> ImageRecord:
+        """Delete the image (refused while clusters use it, unless `force`); return its record (DELETE_IN_PROGRESS)."""
+
+    def official_images(self, region: str | None, os: str | None, architecture: str | None) -> list[OfficialImageRecord]:
+        ...
+
+    def image_log_streams(self, image_id: str, region: str | None) -> list[ImageLogStreamRecord]: ...
+
+    def image_log_events(self, image_id: str, region: str | None, stream: str) -> list[LogEventRecord]:
+        """Every event of one of the image's log streams, oldest first."""
+
+    def image_stack_events(self, image_id: str, region: str | None,
+                           next_token: str | None) -> tuple[list[StackEvent], str | None]:
+        """The image build's steps as stack events, newest first, and the next page's token."""
+
+
+class ClusterProvider(ImageOperations, Protocol):
     """Cluster operations of one provider. `region` selects the clusters of that region (None: every region)."""
 
     name: str

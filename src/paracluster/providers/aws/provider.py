@@ -19,6 +19,7 @@ from paracluster.errors import (
     BadRequestError, ClusterError, ConfigValidationError, ConflictError, NotAvailableError, NotFoundError,
 )
 from paracluster.providers.aws import deploy, describe, events, fleet_status, logs
+from paracluster.providers.aws.image_operations import AwsImageOperations
 from paracluster.providers.aws.lookups import Lookups, template_facts
 from paracluster.providers.aws.naming import CONFIG_FILE, TEMPLATE_FILE, cluster_prefix
 from paracluster.providers.aws.services import AwsServices
@@ -53,7 +54,7 @@ def reset_sessions() -> None:
     _LAST_DESCRIBE.clear()
 
 
-class AwsProvider:
+class AwsProvider(AwsImageOperations):
     """Cluster operations on AWS. Each call is a few AWS requests; long operations are CloudFormation's."""
 
     name = "aws"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
 from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmStatus, SshTarget
+from paracluster.providers.local.images.operations import LocalImageOperations
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import (
@@ -23,8 +24,8 @@ from paracluster.records import (
 )
 
 
-class LocalProvider:
-    """Cluster operations of the local provider; each is one request to the host service."""
+class LocalProvider(LocalImageOperations):
+    """Cluster and image operations of the local provider; each is one request to the host service."""
 
     name = "local"
 
@@ -217,9 +218,11 @@ class LocalServices:
             if action == "delete":
                 return {"deleted": public(registry.delete(request["storage_id"]))}
             if action == "create-volume" and request["storage_type"] == "Ebs":
-                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"))
+                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"),
+                                               storage_id=request.get("storage_id"))
             elif action in ("create-volume", "create-file-system"):
-                entry = registry.create_file_system(request["storage_type"], name=request.get("name"))
+                entry = registry.create_file_system(request["storage_type"], name=request.get("name"),
+                                                    storage_id=request.get("storage_id"))
             else:
                 raise BadRequestError(f"storage action '{action}' is unknown")
         return {"created": public(entry)}

@@ -455,16 +455,30 @@ function readUpload() {
 // --- images ------------------------------------------------------------------------------------------------------
 
 async function loadImages() {
-  for (const [path, target] of [["/v3/images/custom?imageStatus=AVAILABLE", "#custom-images"],
-    ["/v3/images/official", "#official-images"]]) {
-    try {
-      const answer = await call("GET", path);
-      $(target).replaceChildren(table(["Image", "Status / OS", "Version"], answer.images.map((i) => ({
-        cells: [i.imageId || i.name, i.imageBuildStatus || i.os, i.version] }))));
-    } catch (err) {
-      $(target).replaceChildren(el("p", { class: "muted" }, err.status === 501 ? `Not available yet: ${err.message}`
-        : err.message));
-    }
+  const target = $("#custom-images");
+  try {
+    const lists = await Promise.all(["AVAILABLE", "PENDING", "FAILED"].map(
+      (status) => call("GET", `/v3/images/custom?imageStatus=${status}`)));
+    const images = lists.flatMap((answer) => answer.images);
+    // A failed build's reason is in its description only.
+    const reasons = await Promise.all(images.map((i) => i.imageBuildStatus === "BUILD_FAILED"
+      ? call("GET", `/v3/images/custom/${encodeURIComponent(i.imageId)}`).then(
+        (d) => d.imagebuilderImageStatusReason || d.cloudformationStackStatusReason || "", () => "")
+      : Promise.resolve("")));
+    target.replaceChildren(images.length
+      ? table(["Image", "Status", "AMI", "Version", "Reason"], images.map((i, n) => ({
+        cells: [i.imageId, i.imageBuildStatus, (i.ec2AmiInfo || {}).amiId || "", i.version, reasons[n]] })),
+      (row) => ({ "data-image": row.cells[0] }))
+      : el("p", { class: "muted" }, "No custom images yet: build one with paracluster build-image."));
+  } catch (err) {
+    target.replaceChildren(el("p", { class: "muted" }, err.message));
+  }
+  try {
+    const answer = await call("GET", "/v3/images/official");
+    $("#official-images").replaceChildren(table(["AMI", "OS", "Architecture", "Name"], answer.images.map((i) => ({
+      cells: [i.amiId, i.os, i.architecture, i.name] }))));
+  } catch (err) {
+    $("#official-images").replaceChildren(el("p", { class: "muted" }, err.message));
   }
 }
 
