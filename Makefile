@@ -27,6 +27,7 @@ bench: deps
 	$(PY) bench/bench_elastic.py --runs 5 --bursts 64,256
 	$(PY) bench/bench_awsapi.py
 	$(PY) bench/bench_update.py
+	$(PY) bench/bench_logs.py
 	$(PY) bench/bench_api.py
 	$(PY) bench/bench_aws_synth.py
 

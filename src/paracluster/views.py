@@ -184,3 +184,35 @@ def slurm_job(job) -> dict:
 
 def node_count_sample(sample) -> dict:
     return {"time": sample.time, "queues": sample.queues}
+
+
+def log_stream(stream) -> dict:
+    """A log stream as list-cluster-log-streams shows it (CloudWatch's DescribeLogStreams fields)."""
+    return {
+        "logStreamName": stream.name,
+        "creationTime": stream.creation_time,
+        "firstEventTimestamp": stream.first_event_time,
+        "lastEventTimestamp": stream.last_event_time,
+        "lastIngestionTime": stream.last_ingestion_time,
+        "uploadSequenceToken": stream.upload_sequence_token,
+        "logStreamArn": stream.arn,
+    }
+
+
+def log_events(page) -> dict:
+    """A page of events as get-cluster-log-events shows it: nextToken goes forward, prevToken back."""
+    return {"events": [{"timestamp": event.timestamp, "message": event.message} for event in page.events],
+            "nextToken": page.next_forward_token, "prevToken": page.next_backward_token}
+
+
+def log_group(group) -> dict:
+    """A log group as `paracluster log-groups list` shows it (CloudWatch's DescribeLogGroups fields, and its
+    cluster)."""
+    body = {"logGroupName": group.name, "clusterName": group.cluster, "region": group.region,
+            "creationTime": group.creation_time, "storedBytes": group.stored_bytes,
+            "deletionPolicy": group.deletion_policy}
+    if group.retention_days:
+        body["retentionInDays"] = group.retention_days
+    if group.cluster_deleted_time:
+        body["clusterDeletedTime"] = group.cluster_deleted_time
+    return body

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from cluster_support import private_cli
+from cluster_support import private_cli, wait_for
 from hypothesis import HealthCheck, settings
 from rest_support import HEAD_ONLY, SMALL, api_server, wait_for_image, wait_for_status, wait_until_gone
 from support import CORPUS
@@ -28,8 +28,9 @@ if not SPEC.exists():
     pytest.skip(f"ParallelCluster's OpenAPI file is not at {SPEC}", allow_module_level=True)
 OFFERED = ["list_clusters", "create_cluster", "delete_cluster", "describe_cluster", "describe_compute_fleet",
            "update_compute_fleet", "describe_cluster_instances", "build_image", "update_cluster",
-           "delete_cluster_instances", "get_cluster_stack_events", "list_images", "delete_image", "describe_image",
-           "list_image_log_streams", "get_image_log_events", "get_image_stack_events", "list_official_images"]
+           "delete_cluster_instances", "get_cluster_stack_events", "list_cluster_log_streams", "get_cluster_log_events",
+           "list_images", "delete_image", "describe_image", "list_image_log_streams", "get_image_log_events",
+           "get_image_stack_events", "list_official_images"]
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -98,6 +99,15 @@ def test_a_valid_request_of_each_operation_conforms(server):
     computes = call(server, "/v3/clusters/{clusterName}/instances", "GET", 200,
                     path_parameters={"clusterName": "pclconf"}, query={"queueName": "work"})
     assert [i["queueName"] for i in computes["instances"]] == ["work"]
+
+    streams = wait_for(lambda: call(server, "/v3/clusters/{clusterName}/logstreams", "GET", 200,
+                                    query={"filters": ["Name=node-type,Values=HeadNode"]}, **cluster)["logStreams"],
+                       what="the head node's log streams")
+    assert all(stream["logStreamName"].startswith("ip-") for stream in streams)  # EC2's hostname, as in ParallelCluster
+    page = call(server, "/v3/clusters/{clusterName}/logstreams/{logStreamName}", "GET", 200,
+                path_parameters={"clusterName": "pclconf2", "logStreamName": streams[0]["logStreamName"]},
+                query={"startFromHead": True, "limit": 5})
+    assert 0 < len(page["events"]) <= 5 and page["nextToken"].startswith("f/")
 
     grown = {"clusterConfiguration": HEAD_ONLY.replace("MaxCount: 2", "MaxCount: 3")}
     planned = call(server, "/v3/clusters/{clusterName}", "PUT", 412, body=grown, query={"dryrun": True}, **cluster)

@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, driven by playwright): it loads, shows a bad config's
 errors at their lines, creates a cluster that reaches CREATE_COMPLETE with its Slurm nodes, stops and starts its
-compute fleet, and deletes it."""
+compute fleet, shows a log stream's events, updates it (a dry run's change set first), and deletes it."""
 
 from __future__ import annotations
 
@@ -76,8 +76,19 @@ def test_the_dashboard_validates_creates_shows_and_deletes_a_cluster(tmp_path, b
         page.click("#fleet-start")
         page.wait_for_selector(f"{row} td.fleet:text-is('RUNNING')", timeout=60_000)
 
-        page.click("#load-logs")  # log streams are not in ParaCluster yet: the page says so
-        page.wait_for_selector("#logs :text('Not available yet')")
+        page.click("#load-logs")  # the head node's slurmctld stream, then its latest events
+        page.click("#logs tr[data-stream$='.slurmctld'] a")  # the head node's (it alone runs slurmctld)
+        page.wait_for_selector("#log-listing .log-line:has-text('slurmctld version')")
+
+        page.click("#update-cluster")  # the current configuration in the editor; a dry run, then the update
+        page.wait_for_function("text => document.querySelector('#update-config').value === text", arg=SMALL)
+        assert page.is_disabled("#update-apply")
+        page.fill("#update-config", SMALL.replace("MaxCount: 2", "MaxCount: 3"))
+        page.click("#update-check")
+        page.wait_for_selector("#update-result tr[data-parameter='Scheduling.SlurmQueues[work].ComputeResources[c5]"
+                               ".MaxCount'] td:has-text('3')")
+        page.click("#update-apply")
+        page.wait_for_selector(f"{row} td.status:has-text('UPDATE_COMPLETE')", timeout=60_000)
 
         page.click("#delete-cluster")
         page.fill("#delete-name", "pcldash")

@@ -26,6 +26,12 @@ COMMANDS = {
     "update-cluster": ("update_cluster", "Update a cluster: plan the changes by their update policies, then apply them."),
     "delete-cluster-instances": ("day2_verbs", "Terminate a cluster's compute instances (static ones are replaced)."),
     "get-cluster-stack-events": ("day2_verbs", "List a cluster's create, update and delete steps as stack events."),
+    "list-cluster-log-streams": ("log_verbs", "Retrieve the list of log streams associated with a cluster."),
+    "get-cluster-log-events": ("log_verbs", "Retrieve the events associated with a log stream."),
+    "export-cluster-logs": ("log_verbs", "Export the logs of a cluster (also one deleted with its logs retained) "
+                            "to a tar.gz archive."),
+    "log-groups": ("log_verbs", "List and delete the clusters' log groups (also those retained after a cluster)."),
+    "diagnose": ("diagnose", "Check every node of a cluster and report in words and JSON; bundle the logs."),
     "ssh": ("ssh", "Open a shell on the head node as the cluster's default user, or run a command there."),
     "create-key-pair": ("key_pairs", "Create a local key pair (the private key stays in the state directory)."),
     "import-key-pair": ("key_pairs", "Import a public key as a local key pair."),

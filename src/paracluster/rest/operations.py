@@ -140,8 +140,15 @@ OPERATIONS: dict[str, Operation] = {
                                           call=_delete_instances),
     "describe_cluster_instances": Operation("GET", CLUSTER + "/instances", 200,
                                             ("region", "nextToken", "nodeType", "queueName"), call=_instances),
-    "list_cluster_log_streams": Operation("GET", CLUSTER + "/logstreams", 200, ("region", "filters", "nextToken")),
-    "get_cluster_log_events": Operation("GET", CLUSTER + "/logstreams/{logStreamName}", 200, LOG_EVENTS),
+    "list_cluster_log_streams": Operation("GET", CLUSTER + "/logstreams", 200, ("region", "filters", "nextToken"),
+                                          call=lambda r: api.list_cluster_log_streams(
+                                              cluster_name=r.clusterName, filters=r.filters,
+                                              next_token=r.nextToken, region=r.region)),
+    "get_cluster_log_events": Operation("GET", CLUSTER + "/logstreams/{logStreamName}", 200, LOG_EVENTS,
+                                        call=lambda r: api.get_cluster_log_events(
+                                            cluster_name=r.clusterName, log_stream_name=r.logStreamName,
+                                            next_token=r.nextToken, start_from_head=r.startFromHead, limit=r.limit,
+                                            start_time=r.startTime, end_time=r.endTime, region=r.region)),
     "get_cluster_stack_events": Operation("GET", CLUSTER + "/stackevents", 200, ("region", "nextToken"),
                                           call=lambda r: api.get_cluster_stack_events(
                                               cluster_name=r.clusterName, next_token=r.nextToken, region=r.region)),
@@ -176,4 +183,7 @@ PARACLUSTER_OPERATIONS: dict[str, Operation] = {
     "describe_cluster_node_counts": Operation("GET", OWN + "/nodecounts", 200, ("region",), conflict_status=409,
                                               call=lambda r: api.node_count_history(cluster_name=r.clusterName,
                                                                                     region=r.region)),
+    "describe_cluster_configuration": Operation("GET", OWN + "/configuration", 200, ("region",),
+                                                call=lambda r: api.cluster_configuration(cluster_name=r.clusterName,
+                                                                                         region=r.region)),
 }

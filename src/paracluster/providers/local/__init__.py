@@ -13,6 +13,10 @@ from paracluster.records import (
     ClusterRecord,
     FleetStatusRecord,
     InstanceRecord,
+    LogEvent,
+    LogEventsPage,
+    LogGroupRecord,
+    LogStreamRecord,
     NodeFailure,
     StackEvent,
     UpdateOutcome,
@@ -104,6 +108,35 @@ class LocalProvider(LocalImageOperations):
     def node_count_history(self, name: str, region: str | None) -> list[NodeCountSample]:
         return [from_data(NodeCountSample, item)
                 for item in self.client.call("node_count_history", name=name, region=region)]
+
+    # --- cluster logs (host/log_requests.py) and diagnosis (host/diagnostics.py) --------------------------------
+
+    def cluster_log_group(self, name: str, region: str | None) -> LogGroupRecord:
+        return from_data(LogGroupRecord, self.client.call("cluster_log_group", name=name, region=region))
+
+    def log_groups(self, region: str | None) -> list[LogGroupRecord]:
+        return [from_data(LogGroupRecord, item) for item in self.client.call("log_groups", region=region)]
+
+    def delete_log_group(self, group: str, region: str | None) -> None:
+        self.client.call("delete_log_group", group=group)
+
+    def log_streams(self, group: LogGroupRecord, prefix: str | None,
+                    next_token: str | None) -> tuple[list[LogStreamRecord], str | None]:
+        answer = self.client.call("log_streams", group=group.name, prefix=prefix, next_token=next_token)
+        return [from_data(LogStreamRecord, item) for item in answer["streams"]], answer["next_token"]
+
+    def log_events(self, group: LogGroupRecord, stream: str, start: int | None, end: int | None,
+                   start_from_head: bool, limit: int | None, next_token: str | None) -> LogEventsPage:
+        answer = self.client.call("log_events", group=group.name, stream=stream, start=start, end=end,
+                                  start_from_head=start_from_head, limit=limit, next_token=next_token)
+        # Built directly rather than by from_data: a page holds up to 10,000 events.
+        return LogEventsPage([LogEvent(item["timestamp"], item["message"]) for item in answer["events"]],
+                             answer["next_forward_token"], answer["next_backward_token"])
+
+    def diagnostics(self, name: str, region: str | None):
+        from paracluster.diagnose.facts import ClusterFacts
+
+        return from_data(ClusterFacts, self.client.call("diagnostics", name=name, region=region))
 
 
 class LocalKeyPairs:

@@ -20,11 +20,13 @@ from pathlib import Path
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local.host import accounting_requests as accounting_service
+from paracluster.providers.local.host import log_requests
 from paracluster.providers.local.host import image_requests
 from paracluster.providers.local.host import pipeline as pipeline
 from paracluster.providers.local.nodes import instances
 from paracluster.providers.local.host import views
 from paracluster.providers.local.host.faults import Faults
+from paracluster.providers.local.host.logcollect import LogCollector
 from paracluster.providers.local.host.commands import ChildReaper
 from paracluster.providers.local.nodes.runtime import code_digest, install_runtime
 from paracluster.providers.local.host.state import ClusterState, Desired, Observed, StateStore
@@ -40,6 +42,7 @@ REQUESTS = frozenset({
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
     "update_cluster", "delete_cluster_instances", "stack_events",
     "slurm_status", "node_count_history",
+    "cluster_log_group", "log_groups", "delete_log_group", "log_streams", "log_events", "diagnostics",
     "build_image", "describe_image", "list_images", "delete_image", "image_log_streams", "image_log_events",
     "image_stack_events",
 })
@@ -59,6 +62,7 @@ class Service:
         self._workers: dict[str, threading.Thread] = {}
         self._fleets: dict[str, object] = {}
         self._plans: dict[str, tuple[str, object]] = {}
+        self.collector = LogCollector(self)  # serve() starts its thread
 
     def lock(self, name: str) -> threading.Lock:
         """The cluster's operation lock (create, delete and fleet operations take turns)."""
@@ -179,6 +183,7 @@ class Service:
 
                 self._stack_events(self.store.update(name, failed), "DELETE").stack("DELETE_FAILED", reason)
                 return
+            self.collector.cluster_deleted(record)  # its log group goes or stays, by its DeletionPolicy
             image_requests.collect_garbage(self)  # layers of force-deleted images that only this cluster used
             self.store.remove(name)
             self._plans.pop(name, None)
@@ -400,6 +405,29 @@ class Service:
         sampler = getattr(self, "_sampler", None)
         return to_data(sampler.history(name)) if sampler else []
 
+    # --- cluster logs (host/log_requests.py, logcollect.py) and diagnosis (host/diagnostics.py) -----------------
+
+    def cluster_log_group(self, name: str, region: str | None = None) -> dict:
+        return log_requests.cluster_log_group(self, name, region)
+
+    def log_groups(self, region: str | None = None) -> list:
+        return log_requests.log_groups(self, region)
+
+    def delete_log_group(self, group: str) -> dict:
+        return log_requests.delete_log_group(self, group)
+
+    def log_streams(self, group: str, prefix: str | None = None, next_token: str | None = None) -> dict:
+        return log_requests.log_streams(self, group, prefix, next_token)
+
+    def log_events(self, group: str, stream: str, start: int | None = None, end: int | None = None,
+                   start_from_head: bool = False, limit: int | None = None, next_token: str | None = None) -> dict:
+        return log_requests.log_events(self, group, stream, start, end, start_from_head, limit, next_token)
+
+    def diagnostics(self, name: str, region: str | None = None) -> dict:
+        from paracluster.providers.local.host import diagnostics
+
+        return to_data(diagnostics.gather(self, self.record(name, region)))
+
 
     # --- images (host/image_requests.py) ----------------------------------------------------------------------
 
@@ -448,6 +476,8 @@ def serve(settings: Settings) -> None:
     socket_path.chmod(0o600)
     service.resume()
     service.start_sampler()
+    instances.STOPPED_OBSERVERS.append(service.collector.nodes_stopped)
+    service.collector.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)
     try:

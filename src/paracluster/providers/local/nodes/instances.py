@@ -146,6 +146,9 @@ def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
 
 POWEROFF = signal.SIGRTMIN + 4
 PARALLEL_NODE_OPERATIONS = 8  # nodes boot in parallel; more threads only contend for two cores
+# Called with the directories of nodes that stopped, once their processes are gone: the host service's log
+# collector reads their last lines there, before a next boot of the node wipes its root layer.
+STOPPED_OBSERVERS: list = []
 
 
 def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> None:
@@ -170,6 +173,8 @@ def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> No
         time.sleep(0.02)
     for _, node_dir in nodes:
         cgroups.remove(str(node_dir))
+    for observer in STOPPED_OBSERVERS:
+        observer([node_dir for _, node_dir in nodes])
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -94,6 +94,16 @@ def facts(record: ClusterState, settings, extra_files: tuple[dict, ...] = ()) ->
     )
 
 
+def node_facts(record: ClusterState, config, settings, extra_files: tuple[dict, ...] = ()) -> ClusterFacts:
+    """The facts a node spec needs: the cluster's, and its log group (ParallelCluster's name; none when disabled)."""
+    import dataclasses
+
+    from paracluster.providers.local.standins.cwlogs import cluster_log_group
+
+    group = cluster_log_group(record, config)
+    return dataclasses.replace(facts(record, settings, extra_files), log_group_name=group.name if group else None)
+
+
 def timers(settings) -> Timers:
     """The local provider's fast timers (ParallelCluster's are the defaults of Timers)."""
     idle = settings["local.scaledown_idletime_seconds"]
@@ -235,7 +245,8 @@ def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, c
         jwt_key=(cluster_dir / "jwt" / "jwt_hs256.key").read_bytes() if node_type == "HeadNode" else None,
     )
     aws_files = awsapi_cluster.node_files(settings.state_path, record)
-    spec = node_spec(plan.config, plan.catalog, facts(record, settings, aws_files), node.node, node.address, keys)
+    spec = node_spec(plan.config, plan.catalog, node_facts(record, plan.config, settings, aws_files), node.node,
+                     node.address, keys)
     ovl = cluster_dir / "ovl" / name
     shared = shared_dirs(cluster_dir)
     storage = node_mounts(record)
