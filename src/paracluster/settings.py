@@ -48,7 +48,7 @@ SETTINGS: dict[str, Setting] = {
         float, 120.0, "seconds create-cluster waits for the head node and static nodes (DevSettings timeout caps it)"
     ),
     "local.suspend_timeout": Setting(int, 2, "Slurm SuspendTimeout in seconds (ParallelCluster: 120)"),
-    "local.resume_timeout": Setting(int, 60, "Slurm ResumeTimeout in seconds (ParallelCluster: 1800)"),
+    "local.resume_timeout": Setting(int, 180, "Slurm ResumeTimeout in seconds (ParallelCluster: 1800)"),
     "local.scaledown_idletime_seconds": Setting(
         int, -2, "idle seconds before a dynamic node is powered down; -2 uses the config's ScaledownIdletime minutes"
     ),
