@@ -12,7 +12,7 @@ demo: deps
 	bash scripts/demo.sh $(PARACLUSTER)
 
 test: deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 bench: deps
 	$(PY) bench/bench_cluster.py
