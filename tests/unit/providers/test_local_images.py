@@ -152,9 +152,11 @@ def test_an_alias_answers_wherever_an_ami_id_is_resolved_until_its_image_goes(tm
         store.delete_alias("ami-1234abcd")
     store.remove("tools")  # delete-image takes the image's aliases with it
     assert store.aliases() == {}
-    [finding] = cluster_findings(tmp_path, config)
-    assert finding.type == "InstanceTypeBaseAMICompatibleValidator" and f"image {ALIAS} does not exist" in \
-        finding.message and finding.message.startswith("Scheduling/SlurmQueues[0]/Image/CustomAmi")
+    findings = cluster_findings(tmp_path, config)
+    assert {finding.type for finding in findings} == {"InstanceTypeBaseAMICompatibleValidator"}
+    assert [finding.message.split(" (line")[0] for finding in findings] == [
+        "Scheduling/SlurmQueues[0]/Image/CustomAmi", "LoginNodes/Pools[0]/Image/CustomAmi"]
+    assert all(f"image {ALIAS} does not exist" in finding.message for finding in findings)
 
 
 def test_the_build_log_merges_the_hosts_lines_and_the_runners_consoles_by_time(tmp_path):
