@@ -74,6 +74,22 @@ def delete_image(*, image_id: str, force: bool = False, region: str | None = Non
     return {"image": image_views.image_summary(record)}
 
 
+def image_aliases(*, region: str | None = None, provider_name: str | None = None) -> dict:
+    aliases = api.provider(provider_name).image_aliases(api.default_region(region))
+    return {"aliases": [image_views.image_alias(alias) for alias in aliases]}
+
+
+def alias_image(*, ami_id: str, image_id: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    """Let the image answer to AMI id `ami_id` of another account (a config's CustomAmi or ParentImage)."""
+    alias = api.provider(provider_name).alias_image(ami_id, image_id, api.default_region(region))
+    return {"alias": image_views.image_alias(alias)}
+
+
+def delete_image_alias(*, ami_id: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    alias = api.provider(provider_name).delete_image_alias(ami_id, api.default_region(region))
+    return {"alias": image_views.image_alias(alias)}
+
+
 def list_official_images(*, os: str | None = None, architecture: str | None = None, region: str | None = None,
                          provider_name: str | None = None) -> dict:
     images = api.provider(provider_name).official_images(api.default_region(region), os, architecture)

@@ -1,10 +1,12 @@
 """Images on real local builds and clusters: build-image from every kind of component, CustomAmi nodes, stacking,
-failures, delete-image while in use, UpdateOsPackages from a local file: repository, and what is left afterwards.
+aliases (another account's AMI ids), failures, delete-image while in use, UpdateOsPackages from a local file:
+repository, and what is left afterwards.
 
 One research-style image (an ARN component from a bucket with a build and a test phase, one from inline data, one
 from a file://, a script from the bucket and a script from an https:// server the test runs) and an image stacked on
-it are built once; one cluster boots its head node and one queue from the first, a queue from the second and a queue
-from the official image. Every job has a time limit.
+it are built once, the second from an alias of the first as its ParentImage; one cluster boots its head node and one
+queue from the first, a queue and a login pool from the second by an alias (the id a config written for an AWS
+account names) and a queue from the official image. Every job has a time limit.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from cluster_support import HEADER, https_site, private_cli, residue
+from cluster_support import HEADER, https_site, private_cli, residue, wait_for
 
 ACCOUNT_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:component"
+# AMI ids built in a real account, which configs written there name; local images answer to them by alias.
+PARENT_ALIAS = "ami-0aaaabbbbccccdddd"
+ALIAS = "ami-0fedcba9876543210"
 TOOL = """\
 name: ResearchTool
 description: installs the group's tool and checks it on a node of the new image
@@ -186,7 +191,8 @@ def images(runner, site):
         ("script", f"{url}/site-setup.sh"),
     ], "Image:\n  Name: research-2024\n  Tags:\n    - Key: group\n      Value: genomics\n")
     built = _run(runner, "build-image", "-i", "research", "-c", str(research), "--wait")
-    stacked = _image_config(runner, built["ec2AmiInfo"]["amiId"], [("arn", f"{ACCOUNT_ARN}/next-release/2.0.0/1")])
+    _run(runner, "image", "alias", PARENT_ALIAS, "research")
+    stacked = _image_config(runner, PARENT_ALIAS, [("arn", f"{ACCOUNT_ARN}/next-release/2.0.0/1")])
     on_top = _run(runner, "build-image", "-i", "research-next", "-c", str(stacked), "--wait")
     return {"research": built["ec2AmiInfo"]["amiId"], "stacked": on_top["ec2AmiInfo"]["amiId"],
             "described": built}
@@ -201,9 +207,14 @@ def _queue(name: str, ami: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(runner, images):
+    """The stacked image's queue and login pool name it by ALIAS, as a config written for an AWS account would."""
+    _run(runner, "image", "alias", ALIAS, "research-next")
     header = HEADER.replace("  Ssh:", f"  Image:\n    CustomAmi: {images['research']}\n  Ssh:")
     config = header + "Scheduling:\n  Scheduler: slurm\n  SlurmQueues:\n" + _queue("custom", images["research"]) + \
-        _queue("stacked", images["stacked"]) + _queue("plain")
+        _queue("stacked", ALIAS) + _queue("plain") + \
+        ("LoginNodes:\n  Pools:\n    - Name: users\n      InstanceType: c5.large\n      Count: 1\n"
+         f"      Image:\n        CustomAmi: {ALIAS}\n      Networking:\n"
+         "        SubnetIds: [subnet-0123456789abcdef0]\n")
     assert runner.create("imgc", config)["clusterStatus"] == "CREATE_COMPLETE"
     return "imgc"
 
@@ -255,12 +266,39 @@ def test_nodes_booted_from_the_image_have_what_its_components_installed(runner, 
     assert plain.stdout.split() == ["no-tool", "no-account"], plain.stdout + plain.stderr
 
 
-def test_a_stacked_image_adds_and_removes_over_its_parent(runner, cluster):
-    out = runner.ssh(cluster, "srun -t 1 -p stacked sh -c '/opt/research/bin/research-tool; cat /opt/research/addon; "
-                              "test -e /etc/research/obsolete.txt && echo still-there || echo removed'")
+def test_a_stacked_image_adds_and_removes_over_its_parent(runner, cluster, images):
+    check = ("/opt/research/bin/research-tool; cat /opt/research/addon; "
+             "test -e /etc/research/obsolete.txt && echo still-there || echo removed")
+    out = runner.ssh(cluster, f"srun -t 1 -p stacked sh -c '{check}'")  # a queue of the stacked image, by alias
     assert out.stdout.splitlines() == ["research tool 1.0", "research tool 2.0 addon", "removed"], out.stdout + out.stderr
     parent = runner.ssh(cluster, "cat /etc/research/obsolete.txt")
     assert parent.stdout.strip() == "scratch notes"  # the head node boots from the parent, which keeps it
+    # The login pool's CustomAmi is the alias too.
+    assert wait_for(lambda: _run(runner, "describe-cluster", "-n", cluster)["loginNodes"][0]["healthyNodes"] == 1,
+                    timeout=180, what="a healthy login node")
+    login = runner.run("ssh", "-n", cluster, "--login-pool", "users", "--", check, timeout=120)
+    assert login.stdout.splitlines() == ["research tool 1.0", "research tool 2.0 addon", "removed"], \
+        login.stdout + login.stderr
+    # The stacked image was built from its parent by alias; its layers are the parent's real ones.
+    record = json.loads((runner.state_dir / "images" / "research-next" / "image.json").read_text())
+    assert record["parent"] == PARENT_ALIAS and record["layers"] == [images["stacked"], images["research"]]
+
+
+def test_aliases_are_listed_described_and_checked(runner, cluster, images):
+    listed = _run(runner, "image", "aliases")["aliases"]
+    assert [(item["amiId"], item["imageId"], item["imageAmiId"]) for item in listed] == [
+        (PARENT_ALIAS, "research", images["research"]), (ALIAS, "research-next", images["stacked"])]
+    assert _run(runner, "describe-image", "-i", "research-next")["aliases"] == [ALIAS]
+    assert _run(runner, "describe-image", "-i", "research")["aliases"] == [PARENT_ALIAS]
+    for argv, fragment in (
+        (["image", "alias", images["research"], "research-next"], "an alias may not shadow an image's id"),
+        (["image", "alias", ALIAS, "research"], f"AMI_ID {ALIAS} already answers for image 'research-next'"),
+        (["image", "alias", "ami-0123456789abcdef1", "nothing"], "IMAGE_ID 'nothing' does not exist"),
+        (["image", "alias", "ami-01234", "research"], "'ami-01234' is not an AMI id"),
+        (["image", "alias", "--delete", ALIAS], f"AMI_ID {ALIAS} is used by cluster(s) {cluster}"),
+    ):
+        refused = _run(runner, *argv, expect=1)
+        assert fragment in refused["message"], refused
 
 
 def test_a_failing_validate_phase_fails_the_build_with_its_step_and_output(runner):
@@ -378,12 +416,18 @@ def test_delete_image_is_refused_while_a_cluster_uses_it(runner, cluster, images
     refused = _run(runner, "delete-image", "-i", "research", expect=1)
     assert refused["message"].startswith("Unable to delete image and stack: Image research is used by instances")
     assert cluster in refused["message"]
+    # The cluster names research-next only by its alias, on a queue and a login pool: that is a use too.
+    refused = _run(runner, "delete-image", "-i", "research-next", expect=1)
+    assert refused["message"].startswith("Unable to delete image and stack: Image research-next is used by instances")
+    assert "i-" in refused["message"] and cluster in refused["message"]
     # Forced, the image is gone for new nodes, but the running ones keep their root (its layer stays while used).
     assert _run(runner, "delete-image", "-i", "research-next", "--force", "true")["image"]["imageId"] == "research-next"
     assert images["stacked"] in _layers(runner)
+    assert [item["amiId"] for item in _run(runner, "image", "aliases")["aliases"]] == [PARENT_ALIAS]  # its alias went
     still = runner.ssh(cluster, "srun -t 1 -p stacked cat /opt/research/addon")
     assert still.stdout.strip() == "research tool 2.0 addon", still.stdout + still.stderr
     runner.run("delete-cluster", "-n", cluster, "--wait", timeout=300)
     assert images["stacked"] not in _layers(runner)  # nothing uses it any more
     assert _run(runner, "delete-image", "-i", "research")["image"]["imageBuildStatus"] == "DELETE_IN_PROGRESS"
     assert not (runner.state_dir / "images" / "store").exists()  # the last image took the layer store with it
+    assert _run(runner, "image", "aliases") == {"aliases": []}

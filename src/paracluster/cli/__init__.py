@@ -52,6 +52,7 @@ COMMANDS = {
     "get-image-log-events": ("image_verbs", "Get the events of an image build's log stream."),
     "export-image-logs": ("image_verbs", "Export an image build's logs and stack events to a tar.gz archive."),
     "get-image-stack-events": ("image_verbs", "List an image build's steps as stack events."),
+    "image": ("image_verbs", "Let local images answer to another account's AMI ids: image alias|aliases."),
     "imagebuilder": ("imagebuilder", "Create, list, get and delete Image Builder components (AWSTOE documents)."),
     "config-schema": ("config_schema", "Print the JSON Schema of the cluster and image configuration formats."),
     "dcv-connect": ("dcv_connect", "Connect to the head or a login node with NICE DCV (not on the local provider)."),

@@ -1,5 +1,6 @@
 """`paracluster describe-image`, `list-images`, `delete-image`, `list-official-images`, `list-image-log-streams`,
-`get-image-log-events`, `export-image-logs` and `get-image-stack-events`, with pcluster's flags."""
+`get-image-log-events`, `export-image-logs` and `get-image-stack-events`, with pcluster's flags; and ParaCluster's
+`image alias|aliases` (another account's AMI ids that local images answer to)."""
 
 from __future__ import annotations
 
@@ -142,3 +143,34 @@ def run_get_image_stack_events(args: argparse.Namespace) -> dict:
 
     return api_images.get_image_stack_events(image_id=args.image_id, region=args.region, next_token=args.next_token,
                                              provider_name=args.provider)
+
+
+def add_image_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="image_action", metavar="ACTION", required=True)
+    alias = actions.add_parser("alias", help="Let a built image answer to another account's AMI id (CustomAmi, "
+                                             "ParentImage), or remove that alias with --delete.")
+    alias.add_argument("ami_id", metavar="AMI_ID", help="The AMI id a config names (ami-...).")
+    alias.add_argument("image_id", metavar="IMAGE_ID", nargs="?", help="Id of the AVAILABLE image to answer to it.")
+    alias.add_argument("--delete", action="store_true", help="Remove the alias AMI_ID (give no IMAGE_ID).")
+    listing = actions.add_parser("aliases", help="List the aliases and the images they answer for.")
+    for sub in (alias, listing):
+        _common(sub, image=False)
+        # SUPPRESS: `image --debug ACTION` (the verb's own flag) is not reset by the action's default
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="Turn on debug logging.")
+
+
+def run_image(args: argparse.Namespace) -> dict:
+    from paracluster import api_images
+    from paracluster.errors import BadRequestError
+
+    if args.image_action == "aliases":
+        return api_images.image_aliases(region=args.region, provider_name=args.provider)
+    if args.delete:
+        if args.image_id:
+            raise BadRequestError(f"image alias --delete takes AMI_ID alone; leave out IMAGE_ID '{args.image_id}'")
+        return api_images.delete_image_alias(ami_id=args.ami_id, region=args.region, provider_name=args.provider)
+    if not args.image_id:
+        raise BadRequestError("image alias needs IMAGE_ID, the image that answers to AMI_ID (or --delete to remove "
+                              "the alias)")
+    return api_images.alias_image(ami_id=args.ami_id, image_id=args.image_id, region=args.region,
+                                  provider_name=args.provider)

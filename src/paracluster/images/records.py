@@ -34,6 +34,17 @@ class ImageRecord:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
     creation_time: str | None = None  # the AMI's
     progress: str | None = None  # the build step under way (ParaCluster's addition, as describe-cluster's)
+    aliases: list[str] = dataclasses.field(default_factory=list)  # other accounts' AMI ids it answers to (ParaCluster)
+
+
+@dataclasses.dataclass
+class ImageAliasRecord:
+    """An AMI id of another account that a local image answers to (`paracluster image alias`)."""
+
+    alias: str
+    image_id: str
+    ami_id: str | None  # the image's own AMI id
+    region: str | None
 
 
 @dataclasses.dataclass

@@ -1,12 +1,14 @@
 """ParallelCluster's JSON of the image operations, rendered from image records (as paracluster.views for clusters).
 
 As in ParallelCluster, a built image is described from its AMI (no stack fields), an image still building or failed
-from its build stack; `progress` (the build step under way) is ParaCluster's addition, as in describe-cluster.
+from its build stack; `progress` (the build step under way) and `aliases` (other accounts' AMI ids a local image
+answers to) are ParaCluster's additions.
 """
 
 from __future__ import annotations
 
-from paracluster.images.records import ImageRecord, LogEventsPage, LogStreamRecord, OfficialImageRecord
+from paracluster.images.records import (ImageAliasRecord, ImageRecord, LogEventsPage, LogStreamRecord,
+                                        OfficialImageRecord)
 
 # list-images --image-status -> the build statuses it lists (ParallelCluster maps them from stack statuses).
 STATUS_FILTERS = {
@@ -49,6 +51,8 @@ def image_description(image: ImageRecord) -> dict:
             "region": image.region,
             "version": image.version,
         }
+        if image.aliases:
+            body["aliases"] = list(image.aliases)
         return body
     body = {
         "imageConfiguration": {"url": image.config_url},
@@ -68,6 +72,11 @@ def image_description(image: ImageRecord) -> dict:
     if image.progress:
         body["progress"] = image.progress
     return {key: value for key, value in body.items() if value is not None}
+
+
+def image_alias(alias: ImageAliasRecord) -> dict:
+    """An alias as `paracluster image alias` and `image aliases` show it (ParaCluster's own verbs)."""
+    return {"amiId": alias.alias, "imageId": alias.image_id, "imageAmiId": alias.ami_id, "region": alias.region}
 
 
 def official_image(image: OfficialImageRecord) -> dict:

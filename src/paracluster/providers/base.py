@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol
 
-from paracluster.images.records import ImageRecord, LogEventRecord, OfficialImageRecord
+from paracluster.images.records import ImageAliasRecord, ImageRecord, LogEventRecord, OfficialImageRecord
 from paracluster.images.records import LogStreamRecord as ImageLogStreamRecord
 from paracluster.records import (
     ClusterRecord,
@@ -159,6 +159,16 @@ class ImageOperations(Protocol):
     def image_stack_events(self, image_id: str, region: str | None,
                            next_token: str | None) -> tuple[list[StackEvent], str | None]:
         """The image build's steps as stack events, newest first, and the next page's token."""
+
+    def image_aliases(self, region: str | None) -> list[ImageAliasRecord]:
+        """The AMI ids of other accounts that the provider's images answer to."""
+
+    def alias_image(self, alias: str, image_id: str, region: str | None) -> ImageAliasRecord:
+        """Let a built image answer to another account's AMI id (in CustomAmi, ParentImage), so a config written
+        there runs unchanged."""
+
+    def delete_image_alias(self, alias: str, region: str | None) -> ImageAliasRecord:
+        """Remove an alias (refused while a cluster's configuration names it); return what it was."""
 
 
 class ClusterProvider(ImageOperations, Protocol):

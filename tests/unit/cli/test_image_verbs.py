@@ -26,8 +26,20 @@ def test_list_images_needs_an_image_status(capsys):
     ["describe-image", "-i", "img"], ["list-images", "--image-status", "AVAILABLE"], ["delete-image", "-i", "img"],
     ["list-official-images"], ["list-image-log-streams", "-i", "img"], ["get-image-stack-events", "-i", "img"],
     ["get-image-log-events", "-i", "img", "--log-stream-name", "0.1.0/1"],
+    ["image", "aliases"], ["image", "alias", "ami-0123456789abcdef0", "img"],
+    ["image", "alias", "--delete", "ami-0123456789abcdef0"],
 ])
 def test_the_aws_provider_says_in_one_sentence_that_it_has_no_images_yet(capsys, argv):
     code, body = run_cli(capsys, *argv, "--provider", "aws")
     assert code == 1 and set(body) == {"message"}
     assert body["message"].startswith("the aws provider cannot ") and body["message"].endswith("use --provider local")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["image", "alias", "ami-0123456789abcdef0"], "image alias needs IMAGE_ID, the image that answers to AMI_ID (or "
+                                                  "--delete to remove the alias)"),
+    (["image", "alias", "--delete", "ami-0123456789abcdef0", "img"], "image alias --delete takes AMI_ID alone; leave "
+                                                                     "out IMAGE_ID 'img'"),
+])
+def test_image_alias_wants_an_image_id_unless_it_deletes(capsys, argv, message):
+    assert run_cli(capsys, *argv) == (1, {"message": message})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from paracluster.images.records import ImageRecord, LogStreamRecord
 from paracluster.images.views import STATUS_FILTERS, image_description, image_summary, log_stream
 
@@ -38,6 +40,9 @@ def test_a_built_image_is_described_from_its_ami():
                                   "architecture": "x86_64", "description": "a layer"}
     assert body["creationTime"] == "2026-01-02T03:04:09.000Z"
     assert not any(key.startswith("cloudformation") for key in body)
+    assert "aliases" not in body  # ParaCluster's key appears only when another account's AMI ids answer to it
+    aliased = image_description(dataclasses.replace(BUILT, aliases=["ami-0fedcba9876543210"]))
+    assert aliased["aliases"] == ["ami-0fedcba9876543210"] and aliased["ec2AmiInfo"] == body["ec2AmiInfo"]
     assert image_summary(BUILT)["ec2AmiInfo"] == {"amiId": "ami-0123456789abcdef0"}
 
 

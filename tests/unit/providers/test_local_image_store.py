@@ -4,13 +4,15 @@ in configs, the build log's events and what the recipe fetches for the nodes."""
 from __future__ import annotations
 
 import pytest
-from support import MINIMAL_CLUSTER
+from support import LOGIN_POOL, MINIMAL_CLUSTER
 
 from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER, IMAGE_CONFIG
-from paracluster.errors import ConflictError, NotFoundError
+from paracluster.errors import BadRequestError, ConflictError, NotFoundError
 from paracluster.providers.local.images import logs, official, recipe
+from paracluster.providers.local.images.aliases import check_alias
 from paracluster.providers.local.images.store import ImageState, ImageStore
+from paracluster.plan.images import custom_ami_sites
 from paracluster.providers.local.images.validate import cluster_findings, image_findings
 
 ARCH = official.host_architecture()
@@ -97,6 +99,64 @@ def test_an_image_configs_parent_must_be_here_and_suit_the_build_instance_type(t
     other = "c6g.xlarge" if ARCH == "x86_64" else "c5.xlarge"
     [(_, message)] = findings(ALINUX, other)
     assert message.startswith("Build/InstanceType (line 2): ") and f"architecture ({ARCH}) is incompatible" in message
+
+
+ALIAS = "ami-0fedcba9876543210"  # an id built in another account, which the config names
+
+
+@pytest.mark.parametrize("alias, image_id, status, existing, error, fragment", [
+    ("ami-12345", "tools", "BUILD_COMPLETE", {}, BadRequestError, "is not an AMI id"),
+    ("AMI-0FEDCBA9876543210", "tools", "BUILD_COMPLETE", {}, BadRequestError, "is not an AMI id"),
+    (ALINUX, "tools", "BUILD_COMPLETE", {}, ConflictError, "is the own id of the official image of alinux2023"),
+    ("ami-0000000000000000a", "tools", "BUILD_COMPLETE", {}, ConflictError, "is the own id of local image 'tools'"),
+    (ALIAS, "nothing", None, {}, NotFoundError, "IMAGE_ID 'nothing' does not exist"),
+    (ALIAS, "tools", "BUILD_IN_PROGRESS", {}, ConflictError, "'tools' is BUILD_IN_PROGRESS; only an AVAILABLE"),
+    (ALIAS, "tools", "BUILD_COMPLETE", {ALIAS: "other"}, ConflictError, "already answers for image 'other'"),
+])
+def test_an_alias_is_an_ami_id_that_no_image_owns_for_an_available_image(alias, image_id, status, existing, error,
+                                                                          fragment):
+    record = None if status is None else ImageState(image_id=image_id, ami_id="ami-0000000000000000a", region="r",
+                                                    version="0.1.0", name=image_id, parent=ALINUX, os="alinux2023",
+                                                    architecture=ARCH, creation_time="t", build_status=status)
+    own = {ALINUX: "the official image of alinux2023", "ami-0000000000000000a": "local image 'tools'"}
+    with pytest.raises(error, match=fragment):
+        check_alias(alias, image_id, record, existing, own)
+
+
+def test_an_alias_answers_wherever_an_ami_id_is_resolved_until_its_image_goes(tmp_path):
+    store = ImageStore(tmp_path)
+    _image(store, "tools", "ami-0000000000000000a")
+    _image(store, "building", "ami-0000000000000000c", status="BUILD_IN_PROGRESS", layers=[])
+    assert store.aliases() == {}
+    store.add_alias(ALIAS, "tools")
+    store.add_alias(ALIAS, "tools")  # the same alias again changes nothing
+    store.add_alias("ami-1234abcd", "tools")  # the short form EC2 gave older AMIs
+    for refused in (lambda: store.add_alias(ALIAS, "building"), lambda: store.add_alias(ALINUX, "tools")):
+        with pytest.raises(ConflictError):
+            refused()
+    assert store.aliases_of("tools") == [ALIAS, "ami-1234abcd"] and store.aliases_of("building") == []
+    resolved = store.resolve(ALIAS)
+    assert (resolved.ami_id, resolved.image_id, resolved.layers) == (ALIAS, "tools", ["ami-0000000000000000a"])
+    # The checks before create-cluster and build-image see it: a queue's, a login pool's CustomAmi, a ParentImage.
+    text = MINIMAL_CLUSTER.replace("      ComputeResources:", f"      Image:\n        CustomAmi: {ALIAS}\n"
+                                                            "      ComputeResources:")
+    text += LOGIN_POOL.replace("      Count: 1", f"      Count: 1\n      Image:\n        CustomAmi: {ALIAS}")
+    config = _config(CLUSTER, text)
+    assert {where.split(" ")[0] for _, where in custom_ami_sites(config)} == {
+        "Scheduling/SlurmQueues[0]/Image/CustomAmi", "LoginNodes/Pools[0]/Image/CustomAmi"}
+    assert cluster_findings(tmp_path, config) == []
+    parent = f"Build:\n  InstanceType: c5.xlarge\n  ParentImage: {ALIAS}\n"
+    assert image_findings(tmp_path, _config(IMAGE_CONFIG, parent)) == []
+    assert store.delete_alias("ami-1234abcd") == "tools" and store.aliases() == {ALIAS: "tools"}
+    with pytest.raises(NotFoundError, match="ami-1234abcd is not an alias of a local image"):
+        store.delete_alias("ami-1234abcd")
+    store.remove("tools")  # delete-image takes the image's aliases with it
+    assert store.aliases() == {}
+    findings = cluster_findings(tmp_path, config)
+    assert {finding.type for finding in findings} == {"InstanceTypeBaseAMICompatibleValidator"}
+    assert [finding.message.split(" (line")[0] for finding in findings] == [
+        "Scheduling/SlurmQueues[0]/Image/CustomAmi", "LoginNodes/Pools[0]/Image/CustomAmi"]
+    assert all(f"image {ALIAS} does not exist" in finding.message for finding in findings)
 
 
 def test_the_build_log_merges_the_hosts_lines_and_the_runners_consoles_by_time(tmp_path):

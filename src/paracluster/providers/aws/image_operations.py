@@ -31,3 +31,5 @@ class AwsImageOperations:
     image_log_streams = _not_yet("list image log streams")
     image_log_events = _not_yet("get image log events")
     image_stack_events = _not_yet("get image stack events")
+    # On AWS a config's AMI ids are real; an alias only stands in for them on the local provider.
+    image_aliases = alias_image = delete_image_alias = _not_yet("alias images")

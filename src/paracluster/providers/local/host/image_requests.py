@@ -11,7 +11,7 @@ import secrets
 
 from paracluster import __version__
 from paracluster.errors import BadRequestError, ConflictError, NotFoundError
-from paracluster.images.records import ImageRecord
+from paracluster.images.records import ImageAliasRecord, ImageRecord
 from paracluster.providers.local.images import build, logs
 from paracluster.providers.local.images.official import DESCRIPTION
 from paracluster.providers.local.images.store import ImageState, ImageStore
@@ -53,6 +53,7 @@ def image_record(service, record: ImageState) -> ImageRecord:
         description=(f"ParaCluster local image of {record.os}: {len(record.layers)} layer(s) over {DESCRIPTION} "
                      f"(parent image {record.parent})"),
         tags=record.image_tags, creation_time=record.image_time, progress=record.progress,
+        aliases=store.aliases_of(record.image_id),
     )
 
 
@@ -121,7 +122,7 @@ def delete_image(service, image_id: str, region: str | None = None, force: bool 
     record = _record(service, image_id, region)
     if record.build_status == "BUILD_IN_PROGRESS":
         raise BadRequestError("Image cannot be deleted because EC2 ImageBuilder Image has a running workflow.")
-    users = clusters_using(service, record.ami_id)
+    users = clusters_using(service, {record.ami_id, *store.aliases_of(image_id)})
     if users and not force:
         instances = sorted(instance for ids in users.values() for instance in ids)
         raise BadRequestError(
@@ -138,8 +139,9 @@ def delete_image(service, image_id: str, region: str | None = None, force: bool 
     return to_data(answer)
 
 
-def clusters_using(service, ami_id: str) -> dict[str, list[str]]:
-    """The clusters whose configuration names this AMI id, each with its running instances that boot from it."""
+def clusters_using(service, ami_ids: set[str]) -> dict[str, list[str]]:
+    """The clusters whose configuration names one of these AMI ids (an image's own and its aliases), each with its
+    running instances that boot from it."""
     from paracluster.plan.images import custom_amis, node_custom_ami
 
     users = {}
@@ -148,11 +150,46 @@ def clusters_using(service, ami_id: str) -> dict[str, list[str]]:
             config = service.plan(cluster.name).config
         except Exception:  # noqa: BLE001 - a cluster whose configuration no longer loads uses nothing we can tell
             continue
-        if ami_id in custom_amis(config):
+        if ami_ids & custom_amis(config):
             users[cluster.name] = [node.instance.instance_id for node in cluster.nodes.values()
                                    if node.instance and node.instance.state in ("pending", "running")
-                                   and node_custom_ami(config, node.node) == ami_id]
+                                   and node_custom_ami(config, node.node) in ami_ids]
     return users
+
+
+def _alias_record(store: ImageStore, alias: str, image_id: str) -> dict:
+    record = store.load(image_id)
+    return to_data(ImageAliasRecord(alias, image_id, record.ami_id if record else None,
+                                    record.region if record else None))
+
+
+def image_aliases(service, region: str | None = None) -> list:
+    """Every alias whose image is in the region (every alias with no region)."""
+    store = _store(service)
+    found = [_alias_record(store, alias, image_id) for alias, image_id in sorted(store.aliases().items())]
+    return [item for item in found if region is None or item["region"] == region]
+
+
+def alias_image(service, alias: str, image_id: str, region: str | None = None) -> dict:
+    """Let a built image answer to another account's AMI id (images/aliases.py says which ids may be)."""
+    store = _store(service)
+    if region is not None and store.load(image_id) is not None:
+        _record(service, image_id, region)  # an image of another region is not found, as describe-image says
+    store.add_alias(alias, image_id)
+    return _alias_record(store, alias, image_id)
+
+
+def delete_image_alias(service, alias: str, region: str | None = None) -> dict:
+    """Remove an alias; refused while a cluster's configuration names it (its nodes could not boot again)."""
+    store = _store(service)
+    users = clusters_using(service, {alias})
+    if users:
+        raise BadRequestError(f"AMI_ID {alias} is used by cluster(s) {', '.join(sorted(users))}; delete those "
+                              "clusters first")
+    image_id = store.aliases().get(alias)
+    answer = _alias_record(store, alias, image_id) if image_id else None
+    store.delete_alias(alias)  # NotFoundError when it is no alias
+    return answer
 
 
 def image_log_streams(service, image_id: str, region: str | None = None) -> list:

@@ -44,7 +44,7 @@ REQUESTS = frozenset({
     "slurm_status", "node_count_history",
     "cluster_log_group", "log_groups", "delete_log_group", "log_streams", "log_events", "diagnostics",
     "build_image", "describe_image", "list_images", "delete_image", "image_log_streams", "image_log_events",
-    "image_stack_events",
+    "image_stack_events", "image_aliases", "alias_image", "delete_image_alias",
 })
 CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")  # a failed update was rolled back: it works
 
@@ -452,6 +452,15 @@ class Service:
 
     def image_stack_events(self, image_id: str, next_token: str | None = None, region: str | None = None) -> dict:
         return image_requests.image_stack_events(self, image_id, next_token, region)
+
+    def image_aliases(self, region: str | None = None) -> list:
+        return image_requests.image_aliases(self, region)
+
+    def alias_image(self, alias: str, image_id: str, region: str | None = None) -> dict:
+        return image_requests.alias_image(self, alias, image_id, region)
+
+    def delete_image_alias(self, alias: str, region: str | None = None) -> dict:
+        return image_requests.delete_image_alias(self, alias, region)
 
 
 def serve(settings: Settings) -> None:

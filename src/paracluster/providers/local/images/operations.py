@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from paracluster import __version__
 from paracluster.errors import BadRequestError
-from paracluster.images.records import ImageRecord, LogEventRecord, LogStreamRecord, OfficialImageRecord
+from paracluster.images.records import (ImageAliasRecord, ImageRecord, LogEventRecord, LogStreamRecord,
+                                        OfficialImageRecord)
 from paracluster.records import StackEvent, from_data
 
 
@@ -61,3 +62,13 @@ class LocalImageOperations:
                            next_token: str | None) -> tuple[list[StackEvent], str | None]:
         answer = self.client.call("image_stack_events", image_id=image_id, region=region, next_token=next_token)
         return [from_data(StackEvent, item) for item in answer["events"]], answer.get("next_token")
+
+    def image_aliases(self, region: str | None) -> list[ImageAliasRecord]:
+        return [from_data(ImageAliasRecord, item) for item in self.client.call("image_aliases", region=region)]
+
+    def alias_image(self, alias: str, image_id: str, region: str | None) -> ImageAliasRecord:
+        return from_data(ImageAliasRecord, self.client.call("alias_image", alias=alias, image_id=image_id,
+                                                            region=region))
+
+    def delete_image_alias(self, alias: str, region: str | None) -> ImageAliasRecord:
+        return from_data(ImageAliasRecord, self.client.call("delete_image_alias", alias=alias, region=region))

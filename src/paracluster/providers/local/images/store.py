@@ -5,6 +5,7 @@ Layout under the state directory:
   images/<image id>/image-config.yaml   the image configuration as submitted
   images/<image id>/stack-events.jsonl  the build's steps as stack events (host/events.py)
   images/<image id>/nodes/<build|test>/ the build and test nodes' spec, status, logs and AWSTOE work directories
+  images/aliases.json                   AMI ids of other accounts that local images answer to (images/aliases.py)
   images/store.img -> images/store/     a sparse ext4 file, loop-mounted, holding
       layers/<ami id>/                  an image's layer: what its build node changed (the overlay's upper directory)
       builds/<image id>/<node>/         the overlay upper, work and root directories of build and test nodes
@@ -134,16 +135,62 @@ class ImageStore:
         os.replace(temporary, path)
 
     def remove(self, image_id: str) -> None:
+        """Remove the image's record and the aliases it answers to."""
         with _RECORD_LOCK:
             shutil.rmtree(self.image_dir(image_id), ignore_errors=True)
+            aliases = self.aliases()
+            if image_id in aliases.values():
+                self._save_aliases({alias: image for alias, image in aliases.items() if image != image_id})
 
     def by_ami(self, ami_id: str) -> ImageState | None:
         """The local image with this AMI id (whatever its status)."""
         return next((record for record in self.records() if record.ami_id == ami_id), None)
 
+    # --- aliases (images/aliases.py) ---------------------------------------------------------------------------
+
+    def aliases(self) -> dict[str, str]:
+        """{alias AMI id: image id} of every alias."""
+        try:
+            return json.loads((self.root / "aliases.json").read_text())
+        except FileNotFoundError:
+            return {}
+
+    def aliases_of(self, image_id: str) -> list[str]:
+        return sorted(alias for alias, image in self.aliases().items() if image == image_id)
+
+    def add_alias(self, alias: str, image_id: str) -> None:
+        """Let the image answer to `alias` (idempotent); refused with one sentence when the rules of aliases.py say."""
+        from paracluster import __version__
+        from paracluster.providers.local.images.aliases import check_alias
+        from paracluster.providers.local.images.official import official_images
+
+        with _RECORD_LOCK:
+            own_ids = {image.ami_id: f"the official image of {image.os}" for image in official_images(__version__)}
+            own_ids.update((record.ami_id, f"local image '{record.image_id}'") for record in self.records())
+            aliases = self.aliases()
+            check_alias(alias, image_id, self.load(image_id), aliases, own_ids)
+            self._save_aliases({**aliases, alias: image_id})
+
+    def delete_alias(self, alias: str) -> str:
+        """Remove an alias; return the image id it answered for."""
+        with _RECORD_LOCK:
+            aliases = self.aliases()
+            if alias not in aliases:
+                raise NotFoundError(f"AMI_ID {alias} is not an alias of a local image; see `paracluster image aliases`")
+            image_id = aliases.pop(alias)
+            self._save_aliases(aliases)
+            return image_id
+
+    def _save_aliases(self, aliases: dict[str, str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "aliases.json"
+        temporary = path.with_name(f"aliases.json.tmp{threading.get_ident()}")
+        temporary.write_text(json.dumps(aliases, indent=1, sort_keys=True))
+        os.replace(temporary, path)
+
     def resolve(self, ami_id: str) -> Resolved:
-        """What a node booted from this AMI id gets (an official image or a built local one); NotFoundError or
-        ConflictError with one sentence otherwise."""
+        """What a node booted from this AMI id gets (an official image, or a built local one by its own id or an
+        alias); NotFoundError or ConflictError with one sentence otherwise."""
         from paracluster import __version__
         from paracluster.providers.local.images.official import find_official
 
@@ -152,9 +199,13 @@ class ImageStore:
             return Resolved(ami_id, official.os, official.architecture, [])
         record = self.by_ami(ami_id)
         if record is None:
+            aliased = self.aliases().get(ami_id)
+            record = self.load(aliased) if aliased else None
+        if record is None:
             raise NotFoundError(f"image {ami_id} does not exist on the local provider; build one with "
-                                "`paracluster build-image` or use an official image (`paracluster "
-                                "list-official-images`)")
+                                "`paracluster build-image`, use an official image (`paracluster "
+                                "list-official-images`), or let a local image answer to it (`paracluster image "
+                                "alias`)")
         if not record.available:
             raise ConflictError(f"image {ami_id} ({record.image_id}) is {record.build_status}; only a built image "
                                 "(BUILD_COMPLETE) can be used")
