@@ -1,6 +1,7 @@
 """PID 1 of a node until systemd takes over: build the node's root filesystem, then execute systemd in its place.
 
-Usage: python -m paracluster.providers.local.nodes.init SPEC_JSON
+Usage: python -m paracluster.providers.local.nodes.init SPEC_JSON  (or `nodes.boot PIDFILE --init SPEC_JSON`, which
+runs it in the booter's child without starting a second Python)
 
 The spec (written by the host service) says what the node is: hostname, overlay root layers, bind mounts of shared
 directories and storage; its upper layer already holds the node's systemd configuration (`paracluster.node.units`),
@@ -132,7 +133,11 @@ def _fail(spec: dict, reason: str) -> None:
 
 
 def main() -> None:
-    spec_path = sys.argv[1]
+    run(sys.argv[1])
+
+
+def run(spec_path: str) -> None:
+    """Build the node's root and become its systemd (the booter's child calls this in place of a new program)."""
     with open(spec_path) as source:
         spec = json.load(source)
     try:

@@ -52,9 +52,9 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str, fresh_root: bool = Tr
     spec_path.chmod(0o600)
     pidfile = node_dir / "pid"
     env = {"PYTHONPATH": node_pythonpath(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-    init = ["/usr/bin/env", f"PYTHONPATH={node_pythonpath()}", node_python(), "-m", "paracluster.providers.local.nodes.init",
-            str(spec_path)]
-    argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.providers.local.nodes.boot", str(pidfile), "--"] + init
+    # The booter's child builds the root and becomes systemd itself (one Python start per boot).
+    argv = ["nsenter", f"--net={netns_path}", node_python(), "-m", "paracluster.providers.local.nodes.boot",
+            str(pidfile), "--init", str(spec_path)]
     # PID 1 keeps these descriptors for its life: a file, not a pipe that closes when the booter exits.
     with open(node_dir / "boot.log", "ab") as log:
         result = hostcmd.run(argv, env=env, stdout=log, stderr=log, timeout=30)
