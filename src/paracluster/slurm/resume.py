@@ -11,7 +11,6 @@ waiting for ResumeTimeout; the cluster manager powers them down and handles insu
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -103,9 +102,9 @@ def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generati
         failed = dict(result.failed)
         if result.assigned:
             bindings = {instance["instanceId"]: node for node, instance in result.assigned.items()}
-            answer = fleet.bind(resume_request_id("bind", sorted(bindings.values()), resume_file, generations),
-                                bindings, not_before=math.floor(started) + 1)
+            answer = fleet.bind(resume_request_id("bind", sorted(bindings.values()), resume_file, generations), bindings)
             failed.update({item.name: item.code for item in answer.failed})
+            log(f"booted {compress_hostlist(answer.bound)} in {time.time() - started:.2f}s")
         if result.to_terminate:
             fleet.terminate(resume_request_id("unused", nodes, resume_file, generations), result.to_terminate)
     except FleetError as err:

@@ -14,7 +14,6 @@ import grp
 import logging
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -113,7 +112,7 @@ class LocalFleet:
             return 1 << 30
         return max(0, int(limit) - self.service.instances_in_use(instance_type))
 
-    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
+    def bind(self, request_id: str, bindings: dict[str, str]) -> BindResult:
         """Boot each reserved instance as the Slurm node it is bound to ({instance id: node name})."""
         from paracluster.providers.local.host.pipeline import Creation, start_node
 
@@ -141,12 +140,6 @@ class LocalFleet:
                            self.service.faults)
 
             def boot(node_name: str) -> tuple[str, str | None]:
-                # Slurm 22.05 accepts a resumed node only if its boot time (now minus its uptime, rounded up to
-                # whole seconds) is not before the resume request's second: the node's clock must start after the
-                # next whole second, so its time namespace is made no earlier than that.
-                delay = (not_before or 0) - time.time()
-                if delay > 0:
-                    time.sleep(delay)
                 try:
                     start_node(ctx, record.nodes[node_name], wait=False, save=False)
                     return node_name, None
@@ -264,8 +257,8 @@ class LocalFleet:
     def serve_launch(self, request_id: str, nodes: list[dict], all_or_nothing: bool) -> dict:
         return to_data(self.launch(request_id, [from_data(LaunchNode, n) for n in nodes], all_or_nothing))
 
-    def serve_bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> dict:
-        return to_data(self.bind(request_id, bindings, not_before))
+    def serve_bind(self, request_id: str, bindings: dict[str, str]) -> dict:
+        return to_data(self.bind(request_id, bindings))
 
     def serve_terminate(self, request_id: str, instance_ids: list[str]) -> dict:
         return to_data(self.terminate(request_id, instance_ids))
