@@ -186,6 +186,12 @@ def _expects_instance(node: SlurmNode) -> bool:
     return not (node.is_powered_down or node.is_powering_down or node.is_powering_up or node.is_power_down_pending)
 
 
+def _awaits_power_up(node: SlurmNode) -> bool:
+    """Powered down but allocated to a job: the early launch (PrologSlurmctld) gives it an instance before Slurm's
+    power-save thread marks it powering up, so that instance is the job's, not a leftover."""
+    return node.is_powered_down and not node.is_powering_down and node.base_state in ("ALLOCATED", "MIXED")
+
+
 def _launched_before(instance: InstanceRecord, moment: float) -> bool:
     """Whether the instance already existed when Slurm was read (else a resume may be launching it right now)."""
     launch_time = parse_time(instance.launch_time)
@@ -280,9 +286,10 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     replacing = {name: since for name, since in memory.static_in_replacement.items()
                  if name in active_by_name and not active_by_name[name].is_online}
 
-    # Dynamic nodes powering down or powered down keep no instance. Instances launched after Slurm was read may
-    # belong to a resume of a node the view still shows powered down, so they are left for the next loop.
+    # Dynamic nodes powering down or powered down keep no instance, unless a job waits for them. Instances launched
+    # after Slurm was read may belong to a resume of a node the view still shows powered down: left for next loop.
     actions.terminate((i for node in active if node.is_dynamic and (node.is_powering_down or node.is_powered_down)
+                       and not _awaits_power_up(node)
                        for i in by_name.get(node.name, []) if _launched_before(i, now)),
                       "dynamic node is powering down")
 

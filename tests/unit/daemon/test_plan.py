@@ -144,6 +144,15 @@ def test_unhealthy_dynamic_nodes_are_terminated_and_powered_down():
     assert result.memory == Memory()
 
 
+def test_instances_of_powered_down_nodes_allocated_to_a_job_are_kept():
+    # The early launch boots a job's nodes before Slurm's power-save thread marks them powering up.
+    lines = [line("q1-dy-cr1-1", "ALLOCATED+CLOUD+POWERED_DOWN"), line("q1-dy-cr1-2", "MIXED+CLOUD+POWERED_DOWN"),
+             line("q1-dy-cr1-3", "IDLE+CLOUD+POWERED_DOWN")]
+    instances = [instance("i-1", "q1-dy-cr1-1"), instance("i-2", "q1-dy-cr1-2"), instance("i-3", "q1-dy-cr1-3")]
+    assert plan(observe(lines, instances), Memory(), SETTINGS).actions == (
+        Terminate(("i-3",), "dynamic node is powering down"),)
+
+
 def test_resume_timeout_and_launch_failures_count_as_bootstrap_failures():
     lines = [line("q1-dy-cr1-1", "DOWN+CLOUD+POWERED_DOWN+NOT_RESPONDING", "ResumeTimeout reached"),
              line("q1-dy-cr1-2", "DOWN+CLOUD+POWERED_DOWN", "(Code:LimitedInstanceCapacity)Failure when resuming"),
