@@ -1,4 +1,4 @@
-"""The local provider: clusters whose nodes are Linux namespaces on this machine, run by a host service."""
+"""The local provider's operations: clusters whose nodes are Linux namespaces on this machine, run by a host service."""
 
 from __future__ import annotations
 
