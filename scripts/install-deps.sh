@@ -21,6 +21,8 @@ PACKAGES=(
     mariadb-server slurmdbd slurm-wlm-mysql-plugin   # Slurm accounting: a real database and slurmdbd
     slurmrestd slurm-wlm-jwt-plugin             # Slurm's REST API with JWT authentication (auth/jwt)
     chromium                                    # the dashboard's tests and bench (playwright drives it; no download)
+    systemd                                     # PID 1 of every local node (systemctl, journald, the units)
+    sudo                                        # in the nodes, as on every AMI: the default user's sudo, sudoers.d
 )
 
 missing=()
@@ -45,6 +47,22 @@ if ((${#missing[@]})); then
         trap - EXIT
     fi
 fi
+
+# Every local node runs systemd, whose manager and journald each hold inotify instances: 128 per user (the kernel's
+# default) would stop a burst at a few dozen nodes. Raise the limits as container hosts do (never lower them), now and
+# at every boot (/etc/sysctl.d).
+raise_sysctl() {
+    local key="$1" wanted="$2" current
+    current="$(sysctl -n "$key")"
+    if ((current < wanted)); then
+        sysctl -q -w "$key=$wanted"
+        echo "install-deps: raised $key from $current to $wanted"
+    fi
+    mkdir -p /etc/sysctl.d
+    grep -qs "^$key = " /etc/sysctl.d/60-paracluster.conf || echo "$key = $wanted" >> /etc/sysctl.d/60-paracluster.conf
+}
+raise_sysctl fs.inotify.max_user_instances 8192
+raise_sysctl fs.inotify.max_user_watches 524288
 
 # Prefer a python3 >= 3.11 from PATH (pyenv or the distribution's).
 PYTHON="${PYTHON:-python3}"

@@ -7,8 +7,9 @@ head node). Running the agent again on a configured node changes nothing: files 
 differ, mounts and running services are left alone and custom actions run once per node.
 
 Usage inside a running node: python -m paracluster.node.agent   (prints what each phase found or did)
-An update-cluster runs it with --update (the spec's files again, then OnNodeUpdated, unless --no-on-node-updated)
-and --restart SERVICE (stop the service PID 1 started, start it again).
+At boot the node's bootstrap unit runs it with --boot (reporting to the host through status.json). An update-cluster
+runs it with --update (the spec's files again, then OnNodeUpdated, unless --no-on-node-updated) and --restart SERVICE
+(systemctl restart of the service's unit, then wait until it is ready).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import base64
 import json
 import os
 import pwd
+import subprocess
 import sys
+import time
 
 from paracluster.node import actions
 
@@ -211,21 +214,6 @@ def bootstrap(agent: Agent, on_phase=None) -> list[tuple[str, list[str]]]:
     return done
 
 
-class RunningServices:
-    """Services as seen from a second agent run: the ones PID 1 reports alive are left alone."""
-
-    def __init__(self, status: dict, start):
-        self.pids = status.get("services", {})
-        self.start = start
-
-    def ensure(self, service: dict) -> bool:
-        pid = self.pids.get(service["name"])
-        if pid and os.path.exists(f"/proc/{pid}"):
-            return False
-        self.start(service)
-        return True
-
-
 def update(agent: Agent, on_node_updated: bool = True) -> list[str]:
     """ParallelCluster's update on a node: the new spec's files (cfnconfig, dna.json, ...), then every OnNodeUpdated
     script, on each update (no mark: unlike the bootstrap's events, it runs whenever the cluster is updated)."""
@@ -244,71 +232,76 @@ def update(agent: Agent, on_node_updated: bool = True) -> list[str]:
     return agent.changes
 
 
-def restart(spec: dict, status: dict, name: str, start) -> None:
-    """Stop a service of the node (SIGTERM, then wait for it to go) and start it again from its spec.
+def write_status(**fields) -> None:
+    """Report to the host service through status.json in the node directory (state, phase, reason)."""
+    path = os.path.join(NODE_DIR, "status.json")
+    try:
+        with open(path) as current:
+            status = json.load(current)
+    except (OSError, ValueError):
+        status = {}
+    status.update(fields, time=time.time())
+    with open(path + ".tmp", "w") as out:
+        json.dump(status, out)
+    os.replace(path + ".tmp", path)
 
-    The new process is not PID 1's child, so PID 1's status keeps the old PID; PID 1 still reaps it and stops it
-    with the node.
+
+def boot(spec: dict, log) -> None:
+    """The bootstrap at boot (the node's bootstrap unit runs it): the phases, reported as they go.
+
+    As on ParallelCluster, a node whose bootstrap fails powers off, unless the cluster keeps failed nodes for a look.
     """
-    import signal
-    import time
+    from paracluster.node.systemd import SystemdServices
+
+    write_status(name=spec["name"], state="booting", phase=None, reason="")
+    try:
+        if spec.get("inject_failure"):
+            raise BootstrapFailed(spec["inject_failure"])
+        bootstrap(Agent(spec, SystemdServices(), log), on_phase=lambda name: write_status(phase=name))
+    except Exception as err:  # noqa: BLE001 - every failure is reported, with the phase it happened in
+        reason = str(err) if isinstance(err, BootstrapFailed) else f"{type(err).__name__}: {err}"
+        log.write(f"bootstrap failed: {reason}\n")
+        log.flush()
+        write_status(state="failed", reason=reason)
+        if not spec.get("keep_failed"):
+            subprocess.run(["systemctl", "--no-block", "poweroff"], check=False)
+        raise SystemExit(1) from None
+    write_status(state="running", phase=None)
+
+
+def restart(spec: dict, name: str) -> None:
+    """Restart one of the node's services (its unit) and wait until it is ready again."""
+    from paracluster.node.systemd import SystemdServices
 
     service = next((item for item in spec.get("services", []) if item["name"] == name), None)
     if service is None:
         raise BootstrapFailed(f"the node has no service {name}")
-    pid = status.get("services", {}).get(name)
-    for found in _pids_of(service["argv"][0]) | ({pid} if pid else set()):
-        try:
-            os.kill(found, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + 30
-        while os.path.exists(f"/proc/{found}") and _state(found) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.02)
-    start(service)
-
-
-def _pids_of(program: str) -> set[int]:
-    """The processes of this node running `program` (its earlier restarts are not in PID 1's status)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/exe") == program:
-                    found.add(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "Z"
+    SystemdServices().restart(service)
 
 
 def main() -> None:
     import argparse
 
-    from paracluster.providers.local.nodes.init import start_service
+    from paracluster.node.systemd import ServiceFailed, SystemdServices
 
     parser = argparse.ArgumentParser(prog="paracluster.node.agent")
+    parser.add_argument("--boot", action="store_true", help="the bootstrap at boot, reported to the host")
     parser.add_argument("--update", action="store_true", help="apply an update-cluster: files, then OnNodeUpdated")
     parser.add_argument("--no-on-node-updated", action="store_true", help="with --update: skip OnNodeUpdated")
-    parser.add_argument("--restart", metavar="SERVICE", help="stop a service and start it again")
+    parser.add_argument("--restart", metavar="SERVICE", help="restart a service and wait until it is ready")
     args = parser.parse_args()
     with open(os.path.join(NODE_DIR, "spec.json")) as source:
         spec = json.load(source)
-    with open(os.path.join(NODE_DIR, "status.json")) as source:
-        status = json.load(source)
+    os.makedirs(os.path.join(NODE_DIR, "logs"), exist_ok=True)
     with open(os.path.join(NODE_DIR, "logs", "bootstrap.log"), "a") as log:
-        agent = Agent(spec, RunningServices(status, lambda service: start_service(service)), log)
+        if args.boot:
+            boot(spec, log)
+            return
+        agent = Agent(spec, SystemdServices(), log)
         try:
             if args.restart:
                 log.write(f"restart {args.restart}\n")
-                restart(spec, status, args.restart, start_service)
+                restart(spec, args.restart)
                 print(f"restarted {args.restart}")
                 return
             if args.update:
@@ -317,7 +310,7 @@ def main() -> None:
                 print(f"update: {'; '.join(changes) if changes else 'nothing to do'}")
                 return
             phases = bootstrap(agent)
-        except BootstrapFailed as err:
+        except (BootstrapFailed, ServiceFailed) as err:
             print(f"{'update' if args.update else 'bootstrap'} failed: {err}", file=sys.stderr)
             raise SystemExit(1) from None
     for name, changes in phases:

@@ -1,4 +1,4 @@
-"""The few Linux system calls a node needs that Python 3.11 lacks: unshare, mount, umount2, pivot_root, setns."""
+"""The few Linux system calls a node needs that Python 3.11 lacks: unshare, mount, umount2, pivot_root, setns, prctl."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 
 CLONE_NEWTIME = 0x00000080
 CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
@@ -20,6 +21,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_STRICTATIME = 1 << 24
 MNT_DETACH = 2
 
 # pivot_root has no glibc wrapper; its number differs by architecture (os.uname(), not the platform module,
@@ -33,6 +35,14 @@ def _check(result: int, what: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"failed to {what}: {os.strerror(errno)}")
+
+
+PR_CAPBSET_DROP = 24
+
+
+def drop_capability(capability: int) -> None:
+    """Remove a capability from the bounding set: no program this process executes can have it."""
+    _check(_libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), f"drop capability {capability}")
 
 
 def unshare(flags: int) -> None:

@@ -17,6 +17,7 @@ SCRIPTS_DIR = f"{SLURM_CONF_DIR}/pcluster/scripts"  # ParallelCluster keeps its 
 SSHD_CONFIG = "/etc/paracluster/sshd_config"
 HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
 JWT_KEY = "/var/spool/slurm.state/jwt_hs256.key"  # in the state save location, as Slurm's docs place it
+SLURMCTLD_PORT = 6817  # the renderer's SlurmctldPort
 SLURMRESTD_PORT = 6820
 SLURMDBD_PORT = 6819
 
@@ -85,7 +86,14 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         {"path": "/var/spool/slurmd", "mode": 0o755, "owner": "root"},
         {"path": "/var/log/slurm", "mode": 0o755, "owner": "slurm"},
     ]
-    files = [{"path": "/etc/hostname", "content": f"{node.name}\n"}]
+    files = [
+        {"path": "/etc/hostname", "content": f"{node.name}\n"},
+        # As cloud-init writes it on every AMI: the default user may use sudo without a password.
+        {"path": "/etc/sudoers.d/90-cloud-init-users", "mode": 0o440,
+         "content": f"# User rules for {facts.default_user.name}\n{facts.default_user.name} ALL=(ALL) NOPASSWD:ALL\n"},
+        # ParallelCluster puts Slurm's commands on every login shell's PATH.
+        {"path": "/etc/profile.d/slurm.sh", "content": 'PATH="$PATH:/opt/slurm/bin"\n'},
+    ]
     munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
               "ready": "/run/munge/munge.socket.2"}
     sshd = {"name": "sshd", "argv": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG]}
@@ -105,7 +113,10 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         services = [
             munged,
             *before,
-            {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"]},
+            # Ready once it answers on its port: `systemctl restart slurmctld` then returns when `scontrol` works, as
+            # with the notify-type unit of the Slurm that ParallelCluster builds.
+            {"name": "slurmctld", "argv": ["/usr/sbin/slurmctld", "-D"],
+             "ready": f"tcp:{facts.head_address}:{SLURMCTLD_PORT}"},
             *after,
             sshd,
             {"name": "clustermgtd", "argv": [facts.node_python, "-m", "paracluster.daemon.loop"],

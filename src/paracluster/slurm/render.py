@@ -147,6 +147,9 @@ def _slurm_conf(inp: RenderInput) -> str:
     lines += ["#", "# PROLOG AND EPILOG"]
     lines += _settings(
         [
+            # As ParallelCluster: every script dropped into these directories runs, in name order (Slurm's glob).
+            ("Prolog", _path(inp, f"{PROLOG_DIR}/*")),
+            ("Epilog", _path(inp, f"{EPILOG_DIR}/*")),
             # Slurm 22.05 starts a batch job on resumed nodes only on a 30 s timer unless a PrologSlurmctld ends.
             ("PrologSlurmctld", inp.prolog_slurmctld),
             # Slurm holds batch jobs up to 3 s before scheduling them (batch_sched_delay) to batch submissions;
@@ -366,6 +369,11 @@ def _gres_conf(inp: RenderInput, groups: list[NodeGroup]) -> str:
     return _text(_header(inp, "NVIDIA GPUs of the compute nodes"), lines)
 
 
+PROLOG_DIR = "scripts/prolog.d"
+EPILOG_DIR = "scripts/epilog.d"
+NOOP_SCRIPT = "#!/bin/sh\n# Keeps this directory's glob in slurm.conf matching; site scripts go beside it.\nexit 0\n"
+
+
 def render(inp: RenderInput) -> dict[str, str]:
     """All Slurm config files of the cluster: relative path under conf_dir -> file text."""
     config = inp.config
@@ -398,4 +406,7 @@ def render(inp: RenderInput) -> dict[str, str]:
         _header(inp, "Generic resources"), [f"include {_path(inp, 'slurm_parallelcluster_gres.conf')}"]
     )
     files["slurm_parallelcluster_gres.conf"] = _gres_conf(inp, groups)
+    # A glob that matches nothing fails every job: each directory starts with ParallelCluster's no-op script.
+    for directory in (PROLOG_DIR, EPILOG_DIR):
+        files[f"{directory}/90_pcluster_noop"] = NOOP_SCRIPT
     return files

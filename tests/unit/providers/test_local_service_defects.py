@@ -182,10 +182,15 @@ def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     current, used, unused = (tmp_path / name for name in ("paracluster-new", "paracluster-used", "paracluster-old"))
     for path in (current, used, unused):
         path.mkdir()
+    held = tmp_path / "paracluster-held"  # another host service's copy: in its environment from its start
+    held.mkdir()
     holder = subprocess.Popen(["sleep", "30"], env={"PYTHONPATH": str(used)})
+    service = subprocess.Popen(["sleep", "30"], env={"PARACLUSTER_NODE_RUNTIME": str(held)})
     try:
         assert runtime.prune_runtimes(keep=current) == [unused]
-        assert current.is_dir() and used.is_dir() and not unused.exists()
+        assert current.is_dir() and used.is_dir() and held.is_dir() and not unused.exists()
     finally:
-        holder.kill()
-        holder.wait()
+        for process in (holder, service):
+            process.kill()
+            process.wait()
+    assert set(runtime.prune_runtimes(keep=current)) == {held, used}  # their service and process ended

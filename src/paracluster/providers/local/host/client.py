@@ -71,7 +71,11 @@ class ServiceClient:
                                "run paracluster as root")
         self.state.mkdir(parents=True, exist_ok=True)
         log = open(self.state / "service.out", "ab")
-        env = dict(os.environ, PARACLUSTER_STATE_DIR=str(self.state))
+        from paracluster.providers.local.nodes.runtime import node_pythonpath
+
+        # The node runtime copy the service will use is in its environment from its first instant: that is how a
+        # prune by another host service (of any version) sees that this copy is in use.
+        env = dict(os.environ, PARACLUSTER_STATE_DIR=str(self.state), PARACLUSTER_NODE_RUNTIME=node_pythonpath())
         subprocess.Popen([sys.executable, "-m", "paracluster.providers.local.host.service"], stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log, start_new_session=True, env=env, close_fds=True)
         log.close()

@@ -1,26 +1,22 @@
-"""PID 1 of a node: build its root filesystem, start its services in order, reap orphans, stop everything on SIGTERM.
+"""PID 1 of a node until systemd takes over: build the node's root filesystem, then execute systemd in its place.
 
 Usage: python -m paracluster.providers.local.nodes.init SPEC_JSON
 
 The spec (written by the host service) says what the node is: hostname, overlay root layers, bind mounts of shared
-directories, then what the node agent (`paracluster.node.agent`) sets up in its bootstrap phases: accounts, files,
-custom actions, mounts and the services PID 1 supervises. Progress and failures go
-to `status.json` in the node's host directory (mounted at /run/paracluster/node inside), which the host service
-reads. Only the standard library is used: this runs with the system Python inside the node.
+directories and storage; its upper layer already holds the node's systemd configuration (`paracluster.node.units`),
+so systemd boots the node's units only, and its bootstrap unit runs the node agent's phases, which report to
+`status.json` in the node's host directory (mounted at /run/paracluster/node inside). Only the standard library is
+used: this runs with the node's Python before the node has a root of its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pwd
-import signal
 import socket
-import subprocess
 import sys
 import time
 
-from paracluster.node.agent import Agent, BootstrapFailed, bootstrap
 from paracluster.node.mounts import stage as stage_storage
 from paracluster.node.syscalls import (
     MNT_DETACH,
@@ -32,270 +28,127 @@ from paracluster.node.syscalls import (
     MS_RDONLY,
     MS_REC,
     MS_REMOUNT,
+    drop_capability,
     mount,
     pivot_root,
     umount,
 )
+from paracluster.providers.local.nodes import cgroups
 
 NODE_DIR = "/run/paracluster/node"  # the node's host directory, seen from inside
-SERVICE_READY_TIMEOUT = 30.0
+SYSTEMD = "/lib/systemd/systemd"
+# The node may not set the clock (the realtime clock is the host's) nor load kernel modules.
+CAP_SYS_MODULE, CAP_SYS_TIME = 16, 25
+NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class Node:
-    """The running node: its spec, its services and its status file."""
+def build_root(spec: dict) -> None:
+    mount("none", "/", None, MS_REC | MS_PRIVATE)  # nothing we mount may leak back to the host
+    socket.sethostname(spec["hostname"])
+    mode = cgroups.layout()  # read before the pivot: the host's mount table
+    layers = spec["overlay"]
+    root = layers["root"]
+    options = f"lowerdir={layers['lower']},upperdir={layers['upper']},workdir={layers['work']}"
+    mount(f"paracluster-{spec['name']}", root, "overlay", 0, options)
+    # overlayfs does not carry submounts, so every pseudo filesystem is mounted again inside the new root.
+    mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # /proc/sys is read-only but for the node's own network settings: systemd and site scripts would otherwise
+    # change host-wide settings (systemd raises fs.file-max at every boot).
+    mount(f"{root}/proc/sys/net", f"{root}/proc/sys/net", None, MS_BIND)
+    mount(f"{root}/proc/sys", f"{root}/proc/sys", None, MS_BIND | MS_REC)
+    mount("none", f"{root}/proc/sys", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # sysfs read-only, as systemd-nspawn mounts it: systemd then leaves devices to the host.
+    mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    _mount_cgroups(f"{root}/sys/fs/cgroup", mode)
+    # The host's devices (loop devices for the instance store appear as they are made), with private ptys, shared
+    # memory and message queues: MPI segments and ssh terminals stay inside the node.
+    mount("/dev", f"{root}/dev", None, MS_BIND | MS_REC)
+    mount("shm", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    os.makedirs(f"{root}/dev/pts", exist_ok=True)
+    mount("devpts", f"{root}/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620,gid=5")
+    mount(f"{root}/dev/pts/ptmx", f"{root}/dev/ptmx", None, MS_BIND)
+    if os.path.isdir(f"{root}/dev/mqueue"):
+        mount("mqueue", f"{root}/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount("run", f"{root}/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+    os.makedirs(f"{root}/run/lock", mode=0o1777, exist_ok=True)
+    # A private /tmp is required: Slurm's PMIx plugin fails when two nodes share one.
+    mount("tmp", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    binds = [{"source": spec["node_dir"], "target": NODE_DIR}] + spec.get("binds", [])
+    for bind in binds:
+        target = root + bind["target"]
+        if os.path.isdir(bind["source"]):
+            os.makedirs(target, exist_ok=True)
+        elif not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()  # a file is bind-mounted onto a file
+        mount(bind["source"], target, None, MS_BIND | MS_REC)
+        if bind.get("readonly"):
+            mount(bind["source"], target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    stage_storage(spec, root)  # storage sources are host paths: staged before the pivot hides them
+    os.chdir(root)
+    os.makedirs(".oldroot", exist_ok=True)
+    pivot_root(".", ".oldroot")
+    os.chdir("/")
+    umount("/.oldroot", MNT_DETACH)
+    os.rmdir("/.oldroot")
 
-    def __init__(self, spec: dict):
-        self.spec = spec
-        self.services: dict[str, subprocess.Popen] = {}
-        self.exited: dict[str, int] = {}
-        self.state = "booting"
-        self.phase: str | None = None
-        self.reason = ""
 
-    # --- status -----------------------------------------------------------------------------------------------
+def _mount_cgroups(target: str, mode: str) -> None:
+    """The node's cgroups as systemd expects them; the cgroup namespace makes the node's own cgroup their root."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if mode == "unified":
+        _mount_cgroup2(target)
+        return
+    mount("cgroup", target, "tmpfs", flags, "mode=755")
+    os.mkdir(f"{target}/systemd")
+    mount("cgroup", f"{target}/systemd", "cgroup", flags, "none,name=systemd")
+    if mode == "hybrid":
+        os.mkdir(f"{target}/unified")
+        _mount_cgroup2(f"{target}/unified")
+    mount("none", target, None, MS_REMOUNT | MS_RDONLY | flags, "mode=755")
 
-    def write_status(self) -> None:
-        status = {
-            "name": self.spec["name"],
-            "state": self.state,
-            "phase": self.phase,
-            "reason": self.reason,
-            "pid1": os.getpid(),
-            "services": {name: proc.pid for name, proc in self.services.items()},
-            "exited": self.exited,
-            "time": time.time(),
-        }
-        path = os.path.join(NODE_DIR, "status.json")
+
+def _mount_cgroup2(target: str) -> None:
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    try:
+        # nsdelegate keeps the node's systemd from moving processes across its namespace's root.
+        mount("cgroup2", target, "cgroup2", flags, "nsdelegate")
+    except OSError:
+        mount("cgroup2", target, "cgroup2", flags)  # a host that mounted cgroup2 without it: options are shared
+
+
+def _fail(spec: dict, reason: str) -> None:
+    """Report a failure before systemd runs (the node directory is its host path until the pivot)."""
+    for directory in (NODE_DIR, spec.get("node_dir", "")):
+        path = os.path.join(directory, "status.json")
         try:
             with open(path + ".tmp", "w") as out:
-                json.dump(status, out)
+                json.dump({"name": spec.get("name"), "state": "failed", "phase": None, "reason": reason,
+                           "time": time.time()}, out)
             os.replace(path + ".tmp", path)
+            return
         except OSError:
-            pass  # before the node directory is mounted there is nowhere to report to
-
-    def enter_phase(self, name: str) -> None:
-        self.phase = name
-        self.write_status()
-
-    # --- root filesystem --------------------------------------------------------------------------------------
-
-    def build_root(self) -> None:
-        spec = self.spec
-        mount("none", "/", None, MS_REC | MS_PRIVATE)  # nothing we mount may leak back to the host
-        socket.sethostname(spec["hostname"])
-        layers = spec["overlay"]
-        root = layers["root"]
-        options = f"lowerdir={layers['lower']},upperdir={layers['upper']},workdir={layers['work']}"
-        mount(f"paracluster-{spec['name']}", root, "overlay", 0, options)
-        # overlayfs does not carry submounts, so every pseudo filesystem is mounted again inside the new root.
-        mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-        if os.path.isdir("/sys/fs/cgroup"):
-            mount("/sys/fs/cgroup", f"{root}/sys/fs/cgroup", None, MS_BIND | MS_REC)
-        mount("/dev", f"{root}/dev", None, MS_BIND | MS_REC)
-        # Private /dev/shm and ptys: MPI shared memory segments and ssh terminals stay inside the node.
-        mount("shm", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        os.makedirs(f"{root}/dev/pts", exist_ok=True)
-        mount("devpts", f"{root}/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
-        mount(f"{root}/dev/pts/ptmx", f"{root}/dev/ptmx", None, MS_BIND)
-        mount("run", f"{root}/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
-        # A private /tmp is required: Slurm's PMIx plugin fails when two nodes share one.
-        mount("tmp", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-        binds = [{"source": spec["node_dir"], "target": NODE_DIR}] + spec.get("binds", [])
-        for bind in binds:
-            target = root + bind["target"]
-            if os.path.isdir(bind["source"]):
-                os.makedirs(target, exist_ok=True)
-            elif not os.path.exists(target):
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                open(target, "a").close()  # a file is bind-mounted onto a file
-            mount(bind["source"], target, None, MS_BIND | MS_REC)
-            if bind.get("readonly"):
-                mount(bind["source"], target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-        stage_storage(spec, root)  # storage sources are host paths: staged before the pivot hides them
-        os.chdir(root)
-        os.makedirs(".oldroot", exist_ok=True)
-        pivot_root(".", ".oldroot")
-        os.chdir("/")
-        umount("/.oldroot", MNT_DETACH)
-        os.rmdir("/.oldroot")
-
-    # --- services ---------------------------------------------------------------------------------------------
-
-    def ensure(self, service: dict) -> bool:
-        """Start a service unless it runs; wait until it is ready. True when it had to be started."""
-        name = service["name"]
-        proc = self.services.get(name)
-        if proc is not None and proc.poll() is None and name not in self.exited:
-            return False
-        proc = start_service(service)
-        timeout = service.get("timeout", SERVICE_READY_TIMEOUT)
-        if service.get("oneshot"):
-            # A setup step (e.g. registering the cluster with slurmdbd): the next services wait for it.
-            _wait_oneshot(name, proc, timeout)
-            return True
-        self.services[name] = proc
-        self.exited.pop(name, None)
-        self.write_status()
-        ready = service.get("ready")
-        if ready:
-            _wait_ready(name, proc, ready, timeout)
-        return True
-
-    # --- supervision ------------------------------------------------------------------------------------------
-
-    def reap_forever(self) -> None:
-        by_pid = {proc.pid: name for name, proc in self.services.items()}
-        while True:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                signal.pause()
-                continue
-            name = by_pid.get(pid)
-            if name is not None:
-                # A service died: record it so the host service (and later the cluster manager) can see it.
-                self.exited[name] = os.waitstatus_to_exitcode(status)
-                self.services[name].returncode = self.exited[name]
-                self.write_status()
-
-    def shutdown(self, final_state: str = "stopped") -> None:
-        self.state = "stopping" if final_state == "stopped" else final_state
-        self.write_status()
-        _signal_all(signal.SIGTERM)
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                time.sleep(0.02)
-        _signal_all(signal.SIGKILL)
-        self.state = final_state
-        self.write_status()
-
-
-def start_service(service: dict) -> subprocess.Popen:
-    """Start one of the node's daemons with its log in the node's host directory."""
-    log_dir = os.path.join(NODE_DIR, "logs")
-    os.makedirs(log_dir, exist_ok=True)
-    delay = service.get("not_before", 0) - time.time()
-    if delay > 0:
-        time.sleep(delay)
-    user = service.get("user")
-    with open(os.path.join(log_dir, f"{service['name']}.log"), "ab") as log:
-        return subprocess.Popen(
-            service["argv"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            user=user,
-            group=pwd.getpwnam(user).pw_gid if user else None,
-            extra_groups=[] if user else None,
-            env={**_base_env(), **service.get("env", {})},
-            close_fds=True,
-        )
-
-
-def _wait_oneshot(name: str, proc: subprocess.Popen, timeout: float) -> None:
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise RuntimeError(f"{name} did not finish within {timeout:.0f} s; see logs/{name}.log") from None
-    if code != 0:
-        raise RuntimeError(f"{name} failed with exit code {code}: {_last_line(name)}")
-
-
-def _wait_ready(name: str, proc: subprocess.Popen, ready: str, timeout: float) -> None:
-    """Wait for a path to exist, or with `tcp:HOST:PORT` for the service to accept connections."""
-    deadline = time.monotonic() + timeout
-    while not _is_ready(ready):
-        code = proc.poll()
-        if code is not None:
-            raise RuntimeError(f"service {name} exited with code {code} before it was ready: {_last_line(name)}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"service {name} was not ready after {timeout:.0f} s ({ready})")
-        time.sleep(0.01 if not ready.startswith("tcp:") else 0.1)
-
-
-def _signal_all(signum: int) -> None:
-    try:
-        os.kill(-1, signum)  # as PID 1 this reaches every other process of the node
-    except ProcessLookupError:
-        pass
-
-
-def _is_ready(ready: str) -> bool:
-    if not ready.startswith("tcp:"):
-        return os.path.exists(ready)
-    host, port = ready[len("tcp:"):].rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _last_line(name: str) -> str:
-    """The service log's last error line (or last line), so a failure reads without opening the log."""
-    try:
-        with open(os.path.join(NODE_DIR, "logs", f"{name}.log"), errors="replace") as log:
-            lines = [line.strip() for line in log if line.strip()]
-    except OSError:
-        return f"see logs/{name}.log"
-    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
-    return (errors or lines or [f"nothing in logs/{name}.log"])[-1][-300:]
-
-
-def _base_env() -> dict[str, str]:
-    return {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": "/root",
-    }
-
-
-def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise SystemExit(0)
+            continue
 
 
 def main() -> None:
-    with open(sys.argv[1]) as source:
+    spec_path = sys.argv[1]
+    with open(spec_path) as source:
         spec = json.load(source)
-    node = Node(spec)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
     try:
-        node.build_root()
-        node.write_status()
-        if spec.get("inject_failure"):
-            raise BootstrapFailed(spec["inject_failure"])
-        os.makedirs(os.path.join(NODE_DIR, "logs"), exist_ok=True)
-        with open(os.path.join(NODE_DIR, "logs", "bootstrap.log"), "a") as log:
-            bootstrap(Agent(spec, node, log), on_phase=node.enter_phase)
-        node.state = "running"
-        node.phase = None
-        node.write_status()
-        node.reap_forever()
-    except SystemExit:
-        node.shutdown()
+        build_root(spec)
+        for capability in (CAP_SYS_MODULE, CAP_SYS_TIME):
+            drop_capability(capability)
+        # The spec path stays on PID 1's command line: the host service recognises its node's PID 1 by it.
+        os.execve(SYSTEMD, [SYSTEMD, f"paracluster.spec={spec_path}"],
+                  {"container": "paracluster", "PATH": NODE_PATH, "LANG": "C.UTF-8"})
     except Exception as err:  # noqa: BLE001 - PID 1 reports every failure instead of dying silently
-        if not isinstance(err, BootstrapFailed):
-            import traceback
+        import traceback
 
-            traceback.print_exc()  # into the node's boot.log on the host
-            sys.stderr.flush()
-        node.state = "failed"
-        node.reason = str(err) if isinstance(err, BootstrapFailed) else f"{type(err).__name__}: {err}"
-        node.write_status()
-        if spec.get("keep_failed"):
-            try:
-                node.reap_forever()
-            except SystemExit:
-                pass
-        node.shutdown("failed")  # the failure stays visible to the host service after PID 1 is gone
+        traceback.print_exc()  # into the node's boot.log on the host
+        sys.stderr.flush()
+        _fail(spec, f"the node could not boot: {type(err).__name__}: {err}")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Node instances of the local provider: boot a node into its namespaces, read its status, run commands in it, stop it.
 
-A node is a network namespace on the cluster bridge plus mount, UTS, IPC, PID and time namespaces whose PID 1 is
-`paracluster.providers.local.nodes.init`, with an overlay root over the host's root filesystem (upper layers on a per-cluster tmpfs).
+A node is a network namespace on the cluster bridge plus mount, UTS, IPC, PID, time and cgroup namespaces whose
+PID 1 is systemd (started by `paracluster.providers.local.nodes.init`), with an overlay root over the host's root
+filesystem (upper layers on a per-cluster tmpfs) and cgroups of its own (`cgroups`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
-from paracluster.providers.local.nodes import network, processes
+from paracluster.providers.local.nodes import cgroups, network, processes, rootfs
 from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
 from paracluster.providers.local.host import commands as hostcmd
 
@@ -30,6 +31,7 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     # The spec holds keys (the head node's JWT key, the sshd host key): root only, on the host and in the node.
     node_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     node_dir.chmod(0o700)
+    (node_dir / "logs").mkdir(exist_ok=True)  # the units' output files are appended there from the start
     for stale in ("status.json", "pid"):
         (node_dir / stale).unlink(missing_ok=True)
     overlay = spec["overlay"]
@@ -39,6 +41,7 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
         shutil.rmtree(overlay[key], ignore_errors=True)
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
+    rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
     spec_path = node_dir / "spec.json"
     with os.fdopen(os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         out.write(json.dumps(spec, indent=1))
@@ -116,6 +119,7 @@ def wait_running(name: str, pid: int, node_dir: Path, timeout: float) -> None:
             detail = "" if status.get("phase") else f"; {_log_tail(node_dir)}"
             raise ClusterError(f"node {name} failed to start: {status.get('reason')}{detail}")
         if not is_alive(pid, node_dir):
+            status = read_status(node_dir)
             raise ClusterError(f"node {name} stopped while starting: {status.get('reason') or _log_tail(node_dir)}")
         if time.monotonic() > deadline:
             raise ClusterError(f"node {name} did not start within {timeout:.0f} s; {_log_tail(node_dir)}")
@@ -132,17 +136,19 @@ def _log_tail(node_dir: Path) -> str:
 
 
 def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
-    """Stop a node: SIGTERM to its PID 1 (which stops its services), SIGKILL if it lingers; wait for it to go."""
+    """Stop a node: systemd's poweroff signal to its PID 1, SIGKILL if it lingers; wait for it to go."""
     stop_nodes([(pid, node_dir)], timeout)
 
 
+POWEROFF = signal.SIGRTMIN + 4
 PARALLEL_NODE_OPERATIONS = 8  # nodes boot in parallel; more threads only contend for two cores
 
 
 def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> None:
     """Stop nodes, given as (PID 1, node directory) pairs, all at once.
 
-    Processes of a node that no record knows (a boot cut short by a service restart) are stopped too.
+    Processes of a node that no record knows (a boot cut short by a service restart) are stopped too. SIGRTMIN+4 is
+    systemd's poweroff (SIGTERM would make it re-execute itself); once they are gone the nodes' cgroups go too.
     """
     strays = node_processes([node_dir for _, node_dir in nodes])
     targets = []
@@ -150,7 +156,7 @@ def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> No
         pid = find_pid(pid, node_dir)
         targets += [(target, node_dir) for target in {*([pid] if pid else []), *strays[node_dir]}]
     for target, _ in targets:
-        _signal(target, signal.SIGTERM)
+        _signal(target, POWEROFF)
     deadline = time.monotonic() + timeout
     while any(is_alive(target, node_dir) for target, node_dir in targets):
         if time.monotonic() > deadline:
@@ -158,6 +164,8 @@ def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> No
                 _signal(target, signal.SIGKILL)
             deadline = time.monotonic() + timeout
         time.sleep(0.02)
+    for _, node_dir in nodes:
+        cgroups.remove(str(node_dir))
 
 
 def _signal(pid: int, signum: int) -> None:
@@ -171,7 +179,7 @@ def node_exec(
     pid: int, argv: list[str], *, user: str | None = None, timeout: float = 60, input_text: str | None = None
 ) -> subprocess.CompletedProcess:
     """Run a command inside a running node (all its namespaces), as root or as `user`."""
-    command = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-T", "--"]
+    command = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-T", "-C", "--"]
     if user:
         command += ["runuser", "-u", user, "--"]
     return hostcmd.run(

@@ -16,10 +16,24 @@ def runs_with(pid: int | None, needle: str) -> bool:
     """Whether process `pid` runs with `needle` on its command line."""
     if not pid:
         return False
+    for _ in range(10):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        # While a process executes a new program (a node's PID 1 becoming systemd) its command line reads empty
+        # for a moment: look again rather than call it gone. A zombie's stays empty: that one is gone.
+        if cmdline or _state(pid) in ("Z", "X", ""):
+            return needle.encode() in cmdline
+        time.sleep(0.01)
+    return False
+
+
+def _state(pid: int) -> str:
     try:
-        return needle.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def from_pid_file(pid_file: Path, needle: str) -> int | None:

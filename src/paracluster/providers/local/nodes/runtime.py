@@ -58,7 +58,6 @@ def install_runtime() -> Path:
     for path in [staging, *staging.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     (staging / ".complete").touch()
-    RUNTIME_ROOT.mkdir(parents=True, exist_ok=True)
     for parent in (RUNTIME_ROOT, RUNTIME_ROOT.parent):
         parent.chmod(0o755)
     try:
@@ -71,12 +70,15 @@ def install_runtime() -> Path:
 def prune_runtimes(keep: Path) -> list[Path]:
     """Remove the node-side copies of other code versions that no process uses; return what was removed.
 
-    A copy is in use while a process has it on its command line or in its environment (the nodes' PID 1, the
-    cluster manager and the Slurm programs of clusters booted by an earlier service run with it as PYTHONPATH).
+    A copy is in use while a process has it on its command line or in its environment: a host service has its own
+    in its environment from its start (PARACLUSTER_NODE_RUNTIME, set by the client that starts it), and the cluster
+    managers and node agents of clusters booted by an earlier service run with it as PYTHONPATH.
     """
     if not RUNTIME_ROOT.is_dir():
         return []
-    candidates = [path for path in RUNTIME_ROOT.iterdir() if path.is_dir() and path != keep]
+    # A copy being staged (`.tmp<pid>`) belongs to a service installing it right now.
+    candidates = [path for path in RUNTIME_ROOT.iterdir()
+                  if path.is_dir() and path != keep and ".tmp" not in path.name]
     if not candidates:
         return []
     needles = {str(path).encode(): path for path in candidates}

@@ -19,7 +19,8 @@ from paracluster.plan.slurm import Timers, knobs, program_scripts, render_input
 from paracluster.providers.local.standins import accounting, keypairs
 from paracluster.providers.local.host.state import ClusterState, NodeRecord
 
-LOGIN_SHARED = "/opt/parallelcluster/shared_login_nodes"  # the head node's and login nodes' own copy of the config
+LOGIN_SHARED = "/opt/parallelcluster/shared_login_nodes"
+DEFAULT_USER_ID = 1000  # the head node's and login nodes' own copy of the config
 
 
 def shared_dirs(cluster_dir: Path) -> dict[str, Path]:
@@ -61,7 +62,10 @@ def host_or_new_account(name: str, first_uid: int) -> Account:
 def choose_accounts(record: ClusterState, config) -> None:
     """Fix the cluster's default user and slurmrestd's user at create (they stay what they were on a resume)."""
     if record.default_user is None:
-        record.default_user = host_or_new_account(default_user_name(config), 2000)
+        # As on ParallelCluster's AMIs: the default user is uid and gid 1000, the first person of the image (the
+        # node keeps only the host's system accounts, nodes/rootfs.py), leaving 2000 and up to site scripts.
+        name = default_user_name(config)
+        record.default_user = Account(name, DEFAULT_USER_ID, DEFAULT_USER_ID)
     if record.rest_user is None:
         # slurmrestd 22.05 refuses root and SlurmUser: it runs as an unprivileged user of its own.
         record.rest_user = host_or_new_account(accounting.REST_USER, 64200)
@@ -141,6 +145,7 @@ def cluster_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path, se
     for shared in ("/opt/parallelcluster/shared", LOGIN_SHARED):
         shutil.copyfile(cluster_dir / "cluster-config.yaml", shared_dirs(cluster_dir)[shared] / "cluster-config.yaml")
     accounting.ensure_jwt_key(cluster_dir)
+    slurm_layout(shared_dirs(cluster_dir)["/opt/slurm"])
     write_slurm_files(record, plan, cluster_dir, settings)
 
 
@@ -167,6 +172,33 @@ def _default_user_home(record: ClusterState, config, cluster_dir: Path, settings
     ssh.chmod(0o700)
 
 
+# ParallelCluster installs Slurm under /opt/slurm; local nodes run Debian's, which these links point at, so scripts
+# that call /opt/slurm/bin/scontrol or /opt/slurm/sbin/slurmrestd work unchanged.
+SLURM_PROGRAMS = {
+    "bin": ("sacct", "sacctmgr", "salloc", "sattach", "sbatch", "sbcast", "scancel", "scontrol", "scrontab", "sdiag",
+            "sinfo", "sprio", "squeue", "sreport", "srun", "sshare", "sstat", "strigger"),
+    "sbin": ("slurmctld", "slurmd", "slurmdbd", "slurmrestd", "slurmstepd"),
+}
+
+
+def slurm_layout(opt_slurm: Path) -> None:
+    """/opt/slurm/{bin,sbin,lib} as ParallelCluster lays it out, linking the host's Slurm (the nodes' root is it)."""
+    import sysconfig
+
+    for directory, programs in SLURM_PROGRAMS.items():
+        (opt_slurm / directory).mkdir(parents=True, exist_ok=True)
+        for program in programs:
+            source = Path(f"/usr/{directory}/{program}")
+            link = opt_slurm / directory / program
+            if source.exists() and not link.is_symlink():
+                link.symlink_to(source)
+    library = Path("/usr/lib") / (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
+    (opt_slurm / "lib").mkdir(exist_ok=True)
+    link = opt_slurm / "lib" / "slurm"  # Slurm's plugins, where ParallelCluster's build puts them
+    if not link.is_symlink():
+        link.symlink_to(library / "slurm-wlm")
+
+
 def write_slurm_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path, settings) -> None:
     """Render slurm.conf and friends, the Slurm programs and their knobs into the cluster's shared /opt/slurm/etc."""
     from paracluster.slurm.render import render
@@ -182,7 +214,7 @@ def write_slurm_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path
         path = conf_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        path.chmod(0o755 if relative.startswith("pcluster/scripts/") else 0o644)
+        path.chmod(0o755 if relative.startswith(("pcluster/scripts/", "scripts/")) else 0o644)
     accounting.write_files(record, plan.config, conf_dir, settings.state_path)
 
 
