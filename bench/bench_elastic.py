@@ -295,6 +295,7 @@ def main():
     args = parser.parse_args()
     bursts = [int(n) for n in args.bursts.split(",") if n]
     state = Path(f"/tmp/paracluster-bench-{uuid.uuid4().hex[:8]}")
+    name = f"bench{state.name[-4:]}"  # node namespaces are named by cluster: another state directory may have ours
     env = dict(os.environ, PARACLUSTER_STATE_DIR=str(state),
                PARACLUSTER_LOCAL_SCALEDOWN_IDLETIME_SECONDS=str(IDLE_SECONDS))
     config = state.parent / f"{state.name}.yaml"
@@ -303,30 +304,30 @@ def main():
     config.write_text(textwrap.dedent(CONFIG.format(max_count=biggest, head_type=head_type)))
     try:
         started = time.monotonic()
-        created = cli(env, "create-cluster", "-n", "elastic", "-c", str(config), "--wait")
+        created = cli(env, "create-cluster", "-n", name, "-c", str(config), "--wait")
         if created.returncode:
             raise SystemExit(f"failed to create the benchmark cluster: {created.stdout[-800:]}")
         print(f"create-cluster ({biggest} dynamic nodes): {time.monotonic() - started:.1f} s")
         first = True
         for nodes in [int(n) for n in args.series.split(",") if n]:
-            to_running = series(env, "elastic", nodes, args.runs + (1 if first else 0), state, first)
+            to_running = series(env, name, nodes, args.runs + (1 if first else 0), state, first)
             if first:
                 median, p90 = statistics.median(to_running), percentile(to_running, .9)
                 print(f"target: 1-node submit -> RUNNING median <= 1.0 s and p90 <= 1.5 s: "
                       f"{'meets' if median <= 1.0 and p90 <= 1.5 else 'misses'} (ParallelCluster's own baseline: 294 s)")
             first = False
         for count in bursts:
-            burst(env, "elastic", count, state)
+            burst(env, name, count, state)
     finally:
         if not args.keep:
-            cli(env, "delete-cluster", "-n", "elastic", "--wait")
+            cli(env, "delete-cluster", "-n", name, "--wait")
             code = ("from paracluster.providers.local.host.client import ServiceClient; "
                     "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
             subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
             shutil.rmtree(state, ignore_errors=True)
             config.unlink(missing_ok=True)
         else:
-            print(f"kept: PARACLUSTER_STATE_DIR={state}")
+            print(f"kept: PARACLUSTER_STATE_DIR={state} cluster {name}")
 
 
 if __name__ == "__main__":
