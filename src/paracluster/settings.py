@@ -57,6 +57,9 @@ SETTINGS: dict[str, Setting] = {
     "local.insufficient_capacity_timeout": Setting(
         float, 30.0, "seconds a compute resource stays out of use after insufficient capacity (ParallelCluster: 600)"
     ),
+    "local.completing_timeout": Setting(
+        float, 10.0, "seconds a dynamic node may stay COMPLETING with no job running before it is powered down"
+    ),
     "local.protected_failure_count": Setting(
         int, 10, "bootstrap failures in a queue before it enters protected mode (ParallelCluster: 10)"
     ),

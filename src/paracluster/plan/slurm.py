@@ -27,6 +27,7 @@ class Timers:
     orphan_timeout: float = 300.0
     insufficient_capacity_timeout: float = 600.0
     protected_failure_count: int = 10
+    completing_timeout: float = 0.0  # sweep of nodes stuck COMPLETING (the cluster manager); 0: none, as ParallelCluster
     fleet_provider: str = "local"  # which fleet the head node's programs reach (paracluster.fleet.connect)
 
 
@@ -88,6 +89,7 @@ def knobs(config, facts: ClusterFacts, nodes: list[PlannedNode], timers: Timers)
         "orphan_timeout": timers.orphan_timeout,
         "insufficient_capacity_timeout": timers.insufficient_capacity_timeout,
         "protected_failure_count": timers.protected_failure_count,
+        "completing_timeout": timers.completing_timeout,
         "node_replacement_timeout": resume_timeout(config, timers),
         "keep_failed_nodes": facts.keep_failed_nodes,
         "nodes": {node.name: {"queue": node.queue, "computeResource": node.compute_resource, "static": node.static}

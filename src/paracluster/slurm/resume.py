@@ -125,7 +125,8 @@ def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generati
         failed = dict(result.failed)
         if result.assigned:
             bindings = {instance["instanceId"]: node for node, instance in result.assigned.items()}
-            answer = fleet.bind(resume_request_id("bind", sorted(bindings.values()), resume_file, generations), bindings)
+            bind_id = resume_request_id("bind", sorted(bindings.values()), resume_file, generations)
+            answer = fleet.bind(bind_id, bindings)
             failed.update({item.name: item.code for item in answer.failed})
             log(f"booted {compress_hostlist(answer.bound)} in {time.time() - started:.2f}s")
         if result.to_terminate:

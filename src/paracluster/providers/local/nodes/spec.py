@@ -106,6 +106,7 @@ def timers(settings) -> Timers:
         orphan_timeout=settings["local.orphan_timeout"],
         insufficient_capacity_timeout=settings["local.insufficient_capacity_timeout"],
         protected_failure_count=settings["local.protected_failure_count"],
+        completing_timeout=settings["local.completing_timeout"],
         fleet_provider="local",
     )
 
