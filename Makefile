@@ -23,9 +23,11 @@ bench: deps
 	    --teardown "databases delete slurmdb.example.internal:3306"
 	$(PY) bench/bench_validate.py
 	$(PY) bench/bench_components.py
+	$(PY) bench/bench_image.py
 	$(PY) bench/bench_elastic.py --runs 5 --bursts 64,256
 	$(PY) bench/bench_awsapi.py
 	$(PY) bench/bench_update.py
+	$(PY) bench/bench_logs.py
 	$(PY) bench/bench_api.py
 	$(PY) bench/bench_aws_synth.py
 

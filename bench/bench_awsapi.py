@@ -7,7 +7,9 @@ S3 and Secrets Manager run on 127.0.0.1 with a scratch state directory. IMDS get
 and descriptors, and the kernel's unreclaimable slab before and after, per node; then the latency of a token and a
 metadata read from inside one namespace. For comparison it prints what the designs not taken would cost where their
 tools exist on this machine (they are not dependencies): a forwarder process per node (socat) and a DNAT rule per
-node (nft). Everything it creates is removed. It prints figures and asserts nothing.
+node (nft). Last, what a site script pays per command of the nodes' AWS CLI and per boto3 client, as whole
+processes of the nodes' python3 against the endpoints (fake credentials, metadata service off: on the host,
+169.254.169.254 is the machine's). Everything it creates is removed. It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ sys.path.insert(0, str(PROJECT / "src"))
 
 from paracluster.providers.local.standins import buckets
 from paracluster.providers.local.standins import secrets  # noqa: E402
-from paracluster.providers.local.standins.awsapi import endpoints, imds_server, process  # noqa: E402
+from paracluster.providers.local.standins.awsapi import endpoints, imds_server, nodesdk, process  # noqa: E402
 from paracluster.providers.local.standins.awsapi.imds import NodeRecord  # noqa: E402
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench"
@@ -177,6 +179,44 @@ def bench_alternatives(nodes: int) -> None:
         print("  not taken, a DNAT rule per node: nft (Debian's nftables) is not installed here, not measured")
 
 
+BOTO3_PROBE = """
+import boto3
+boto3.client("s3").get_object(Bucket="bench", Key="object.txt")["Body"].read()
+boto3.client("secretsmanager").get_secret_value(SecretId="bench")
+"""
+
+
+def bench_node_sdk(state_dir: Path, runs: int) -> None:
+    """The nodes' AWS CLI and boto3 as site scripts run them: one process per command."""
+    python = nodesdk.node_python()
+    sdk = nodesdk.install_sdk(python)
+    target = state_dir.parent / "copied"
+    for index in range(20):
+        source = state_dir.parent / f"part-{index}.txt"
+        source.write_text(f"part {index}\n")
+        buckets.put(state_dir, source, f"s3://bench/prefix/part-{index}.txt")
+    secrets.put(state_dir, ARN, b"value")
+    urls = endpoints.start_cluster_endpoints(state_dir, "127.0.0.1")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(state_dir.parent), "PYTHONPATH": str(sdk),
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           **nodesdk.node_environment("us-east-1", urls)}
+    commands = {
+        "aws s3 cp --recursive (20 objects)": [python, "-m", "awscli", "s3", "cp", "--only-show-errors",
+                                               "--recursive", "s3://bench/prefix/", str(target)],
+        "aws secretsmanager get-secret-value": [python, "-m", "awscli", "secretsmanager", "get-secret-value",
+                                                "--secret-id", "bench", "--query", "SecretString"],
+        "python3: boto3 get_object + get_secret_value": [python, "-c", BOTO3_PROBE],
+    }
+    for label, argv in commands.items():
+        times = []
+        for _ in range(runs):
+            begin = time.perf_counter()
+            subprocess.run(argv, env=env, check=True, capture_output=True, timeout=120)
+            times.append(time.perf_counter() - begin)
+        print(f"  {label:46s} {median_ms(times)} (median of {runs}, whole process)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
@@ -190,6 +230,8 @@ def main() -> None:
         bench_http_servers(state_dir, args.runs)
         bench_imds(state_dir, args.nodes, args.runs)
         bench_alternatives(args.nodes)
+        print("the nodes' AWS CLI and boto3 (site scripts):")
+        bench_node_sdk(state_dir, args.runs)
     finally:
         for name in ("s3-127.0.0.1", "secretsmanager-127.0.0.1", "imds"):
             process.stop(state_dir, name)

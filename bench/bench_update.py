@@ -14,26 +14,15 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import yaml
+from local_state import PROJECT, clean_up, paracluster
 
-PROJECT = Path(__file__).resolve().parents[1]
 TARGET = 5.0
 NAME = "benchupdate"
-
-
-def paracluster(env: dict, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "paracluster", *args], capture_output=True, text=True, env=env,
-                            cwd=PROJECT, timeout=300)
-    return time.perf_counter() - start, result
 
 
 def step_times(log: Path, since: int) -> dict[str, float]:
@@ -73,11 +62,7 @@ def main() -> None:
             print(f"run {run + 1}: MaxCount {resource['MaxCount']}: UPDATE_COMPLETE in {seconds:.2f} s "
                   f"({node} {sinfo.stdout.strip() or 'missing'})")
     finally:
-        paracluster(env, "delete-cluster", "-n", NAME, "--wait")
-        code = ("from paracluster.providers.local.host.client import ServiceClient; "
-                "from paracluster.settings import load_settings; ServiceClient(load_settings()).stop_service()")
-        subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT)
-        shutil.rmtree(state, ignore_errors=True)
+        clean_up(env, state, NAME)
     median = statistics.median(updates)
     verdict = "meets" if median < TARGET else "misses"
     print(f"update-cluster --wait raising a MaxCount (whole process): median {median:.2f} s, min {min(updates):.2f} s, "

@@ -23,6 +23,7 @@ PACKAGES=(
     chromium                                    # the dashboard's tests and bench (playwright drives it; no download)
     systemd                                     # PID 1 of every local node (systemctl, journald, the units)
     sudo                                        # in the nodes, as on every AMI: the default user's sudo, sudoers.d
+    curl                                        # in the nodes: site scripts read IMDS with curl, as on every AMI
 )
 
 missing=()
@@ -87,5 +88,5 @@ if [[ ! -f "$stamp" || "$ROOT/pyproject.toml" -nt "$stamp" ]]; then
 fi
 
 # The nodes' AWS CLI and boto3 (current ones from PyPI; Debian 12's predate endpoint settings), installed once per
-# pinned set under /opt/paracluster/lib, which every node sees (src/paracluster/providers/local/awsapi/nodesdk.py).
+# pinned set under /opt/paracluster/sdk, which every node sees (src/paracluster/providers/local/standins/awsapi/nodesdk.py).
 "$VENV/bin/python" -m paracluster.providers.local.standins.awsapi.nodesdk

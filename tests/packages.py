@@ -13,8 +13,9 @@ from support import PROJECT
 
 from paracluster.providers.local.host import commands as hostcmd
 
-# Programs that are not packages' files: the interpreter running ParaCluster.
-NOT_PACKAGED = {"python3", "python"}
+# Programs that are not packages' files: the interpreter running ParaCluster, and the CloudWatch agent's control
+# command, which ParaCluster writes into its nodes (paracluster.node.cwagent).
+NOT_PACKAGED = {"python3", "python", "amazon-cloudwatch-agent-ctl"}
 
 
 @functools.cache

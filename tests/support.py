@@ -26,6 +26,17 @@ Scheduling:
           - subnet-12345678
 """
 
+# One login pool of one node, for configs that have Scheduling already.
+LOGIN_POOL = """\
+LoginNodes:
+  Pools:
+    - Name: users
+      InstanceType: c5.large
+      Count: 1
+      Networking:
+        SubnetIds: [subnet-0123456789abcdef0]
+"""
+
 # The smallest valid AWS Batch config.
 BATCH_CLUSTER = """\
 Image:

@@ -73,19 +73,19 @@ def _validated(cluster_name: str, config_text: str, region, suppress, failure_le
     return validate("cluster", config_text, cluster_name, region, suppress, failure_level, source)
 
 
-def _provider_checks(chosen, cluster_name: str, config, region, suppress, failure_level: str,
-                     messages: list) -> list:
-    """Run the provider's own validators (on aws, those that ask AWS) before anything is made, dry run or not, with
-    the same suppression and failure level as the others: the messages with theirs added."""
-    checks = getattr(chosen, "validate_cluster", None)
+def provider_findings(checks, kind: str, name: str, config, region, suppress, failure_level: str,
+                      messages: list) -> list:
+    """Run a provider's own validators (`checks`: validate_cluster or validate_image; on aws, those that ask AWS)
+    before anything is made, dry run or not, with the same suppression and failure level as the others: the
+    messages with theirs added."""
     if checks is None:
         return messages
     from paracluster.config.validate.core import Level
 
-    found = checks(cluster_name, config, region or config.region, tuple(suppress))
+    found = checks(name, config, region or config.region, tuple(suppress))
     messages = messages + [finding.to_json() for finding in found]
     if any(finding.level >= Level[failure_level] for finding in found):
-        raise ConfigValidationError("Invalid cluster configuration.", messages)
+        raise ConfigValidationError(f"Invalid {kind} configuration.", messages)
     return messages
 
 
@@ -105,8 +105,8 @@ def create_cluster(
     outcome, messages = _validated(cluster_name, config_text, region, suppress_validators, validation_failure_level,
                                    source)
     chosen = provider(provider_name)
-    messages = _provider_checks(chosen, cluster_name, outcome.config, region, suppress_validators,
-                                validation_failure_level, messages)
+    messages = provider_findings(getattr(chosen, "validate_cluster", None), "cluster", cluster_name, outcome.config,
+                                 region, suppress_validators, validation_failure_level, messages)
     if dryrun:
         raise DryRunSucceeded(messages)
     chosen.check_config(outcome.config)
@@ -115,32 +115,6 @@ def create_cluster(
     if messages:
         body["validationMessages"] = messages
     return body
-
-
-def build_image(
-    *,
-    image_id: str,
-    config_text: str,
-    source: str = "the image configuration",
-    region: str | None = None,
-    suppress_validators: tuple[str, ...] = (),
-    validation_failure_level: str = "ERROR",
-    dryrun: bool = False,
-) -> dict:
-    """Validate the image configuration and build the image; with `dryrun`, stop after validation."""
-    from paracluster.config.validate.names import check_image_id
-
-    problem = check_image_id(image_id)
-    if problem:
-        raise BadRequestError(f"--image-id {problem}")
-    _, messages = validate("image", config_text, image_id, region, suppress_validators, validation_failure_level,
-                           source)
-    if dryrun:
-        raise DryRunSucceeded(messages)
-    raise NotAvailableError(
-        f"failed to build image '{image_id}': no provider can build images in this version yet; "
-        "validate the configuration with --dryrun true"
-    )
 
 
 def delete_cluster(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
@@ -247,10 +221,7 @@ def delete_cluster_instances(*, cluster_name: str, force: bool = False, region: 
 def get_cluster_stack_events(*, cluster_name: str, next_token: str | None = None, region: str | None = None,
                              provider_name: str | None = None) -> dict:
     events, token = provider(provider_name).stack_events(cluster_name, default_region(region), next_token)
-    body = {"events": [views.stack_event(event) for event in events]}
-    if token:
-        body["nextToken"] = token
-    return body
+    return views.stack_events(events, token)
 
 
 def services(provider_name: str | None = None):
@@ -270,3 +241,158 @@ def node_count_history(*, cluster_name: str, region: str | None = None, provider
     """The cluster's compute instance counts over time, per queue, as the provider sampled them."""
     samples = provider(provider_name).node_count_history(cluster_name, default_region(region))
     return {"samples": [views.node_count_sample(sample) for sample in samples]}
+
+
+# --- cluster logs: list-cluster-log-streams, get-cluster-log-events, export-cluster-logs, log groups ---------------
+
+
+def list_cluster_log_streams(*, cluster_name: str, filters: list[str] | None = None, next_token: str | None = None,
+                             region: str | None = None, provider_name: str | None = None) -> dict:
+    from paracluster.cwlogs.query import parse_filters
+
+    wanted = parse_filters(filters)
+    chosen = provider(provider_name)
+    group = chosen.cluster_log_group(cluster_name, default_region(region))
+    streams, token = chosen.log_streams(group, wanted.prefix(group.head_node_hostname), next_token)
+    body = {"logStreams": [views.log_stream(stream) for stream in streams]}
+    if token:
+        body["nextToken"] = token
+    return body
+
+
+def get_cluster_log_events(*, cluster_name: str, log_stream_name: str, next_token: str | None = None,
+                           start_from_head: bool | None = None, limit: int | None = None,
+                           start_time: str | None = None, end_time: str | None = None, region: str | None = None,
+                           provider_name: str | None = None) -> dict:
+    from paracluster.cwlogs.query import check_range, parse_time
+
+    start, end = parse_time(start_time, "start_time"), parse_time(end_time, "end_time")
+    check_range(start, end, limit)
+    chosen = provider(provider_name)
+    group = chosen.cluster_log_group(cluster_name, default_region(region))
+    page = chosen.log_events(group, log_stream_name, start, end, bool(start_from_head), limit, next_token)
+    return views.log_events(page)
+
+
+def _group_for_export(chosen, cluster_name: str, region: str | None):
+    """The cluster's log group, or (the cluster being gone) the newest group it left (DeletionPolicy Retain)."""
+    try:
+        return chosen.cluster_log_group(cluster_name, region), True
+    except NotFoundError:
+        kept = [group for group in chosen.log_groups(region) if group.cluster == cluster_name]
+        if not kept:
+            raise NotFoundError(f"Cluster {cluster_name} does not exist and left no log group; see "
+                                "`paracluster log-groups list`") from None
+        return max(kept, key=lambda group: group.creation_time), False
+
+
+def export_cluster_logs(*, cluster_name: str, output_file: str | None = None, bucket: str | None = None,
+                        bucket_prefix: str | None = None, start_time: str | None = None,
+                        end_time: str | None = None, filters: list[str] | None = None, region: str | None = None,
+                        provider_name: str | None = None) -> dict:
+    """The cluster's logs (also a deleted cluster's retained ones) in a tar.gz: at `output_file`, else in `bucket`."""
+    import tempfile
+    from pathlib import Path
+
+    from paracluster.cwlogs import export
+    from paracluster.cwlogs.query import parse_filters, parse_time
+
+    if not output_file and not bucket:
+        raise BadRequestError("export-cluster-logs needs --output-file (a local tar.gz) or --bucket (a bucket to "
+                              "put the archive in)")
+    wanted = parse_filters(filters)
+    chosen = provider(provider_name)
+    group, alive = _group_for_export(chosen, cluster_name, default_region(region))
+    start, end = export.default_range(group, parse_time(start_time, "start_time"), parse_time(end_time, "end_time"))
+    if start >= end:
+        raise BadRequestError("Unable to export cluster's logs. Start time must be earlier than end time.")
+    prefix = wanted.prefix(group.head_node_hostname if alive else None)
+    streams = export.collect(chosen, group, prefix, start, end)
+    if not streams:
+        raise BadRequestError(
+            f"Unable to export cluster's logs. No log events in the log group {group.name} in interval starting at "
+            f"{_iso(start)} and ending at {_iso(end)}" + (f", with log stream name prefix '{prefix}'" if prefix else ""))
+    extra = {}
+    if alive:
+        extra[f"{cluster_name}-cfn-events"] = export.stack_events_file(_all_stack_events(chosen, cluster_name, region))
+    root = export.archive_name(cluster_name)
+    if output_file:
+        target = Path(output_file).expanduser().resolve()
+        export.write_archive(target, root, streams, extra)
+        return {"path": str(target)}
+    with tempfile.TemporaryDirectory(prefix="paracluster-export-") as scratch:
+        archive = Path(scratch) / f"{root}.tar.gz"
+        export.write_archive(archive, root, streams, extra)
+        url = f"s3://{bucket}/{bucket_prefix.strip('/') + '/' if bucket_prefix else ''}{archive.name}"
+        chosen.services.buckets.put(archive, url)
+    return {"url": url}
+
+
+def _iso(millis: int) -> str:
+    from paracluster.records import format_time
+
+    return format_time(millis / 1000)
+
+
+def _all_stack_events(chosen, cluster_name: str, region: str | None) -> list[dict]:
+    found, token = [], None
+    while True:
+        events, token = chosen.stack_events(cluster_name, default_region(region), token)
+        found += [views.stack_event(event) for event in events]
+        if not token:
+            return found
+
+
+def log_groups(*, region: str | None = None, provider_name: str | None = None) -> dict:
+    """Every cluster log group, also those retained after their cluster."""
+    return {"logGroups": [views.log_group(group) for group in provider(provider_name).log_groups(region)]}
+
+
+def delete_log_group(*, log_group_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    provider(provider_name).delete_log_group(log_group_name, default_region(region))
+    return {"message": f"Deleted log group {log_group_name}."}
+
+
+def cluster_configuration(*, cluster_name: str, region: str | None = None, provider_name: str | None = None) -> dict:
+    """The cluster's configuration as text (ParaCluster's own operation: the dashboard's update editor starts from
+    it), read from describe-cluster's clusterConfiguration URL."""
+    import urllib.request
+
+    record = provider(provider_name).describe_cluster(cluster_name, default_region(region))
+    url = record.config_url
+    if not url or not url.startswith(("file:", "https:")):
+        raise NotAvailableError(f"the configuration of cluster '{cluster_name}' cannot be read from '{url}'")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - file: or https: only, checked above
+            return {"clusterConfiguration": answer.read().decode()}
+    except OSError as err:
+        raise NotAvailableError(f"failed to read the configuration of cluster '{cluster_name}': {err}") from None
+
+
+# --- diagnose -------------------------------------------------------------------------------------------------------
+
+
+def diagnose(*, cluster_name: str, output_file: str | None = None, region: str | None = None,
+             provider_name: str | None = None) -> dict:
+    """Run every check on the cluster's nodes; bundle the report, the nodes' answers and the cluster's logs into a
+    tar.gz (`output_file`, else <cluster>-diagnosis-<time>.tar.gz here). The report says whether all passed."""
+    from pathlib import Path
+
+    from paracluster.cwlogs import export
+    from paracluster.diagnose import checks, report
+
+    chosen = provider(provider_name)
+    where = default_region(region)
+    facts = chosen.diagnostics(cluster_name, where)
+    body = report.report(cluster_name, facts.time, checks.run_checks(facts))
+    streams = {}
+    try:
+        group = chosen.cluster_log_group(cluster_name, where)
+        streams = export.collect(chosen, group, None, *export.default_range(group, None, None))
+    except BadRequestError:
+        pass  # CloudWatch logging is disabled: the bundle has no logs
+    target = Path(output_file).expanduser().resolve() if output_file else report.default_bundle(cluster_name)
+    body["bundle"] = str(target)
+    events = export.stack_events_file(_all_stack_events(chosen, cluster_name, region))
+    report.write_bundle(target, body, facts, streams, events)
+    return body

@@ -153,6 +153,50 @@ class StackEvent:
     resource_status_reason: str | None = None
 
 
+@dataclasses.dataclass
+class LogGroupRecord:
+    """A cluster's CloudWatch log group: kept with the cluster, and after it when its DeletionPolicy is Retain."""
+
+    name: str  # /aws/parallelcluster/<cluster>-<YYYYMMDDhhmm>
+    cluster: str
+    region: str
+    creation_time: str
+    retention_days: int | None  # None: events never expire
+    deletion_policy: str  # Retain | Delete
+    stored_bytes: int = 0
+    cluster_deleted_time: str | None = None  # set once the cluster is gone (a retained group)
+    head_node_hostname: str | None = None  # the head node's stream prefix (--filters Name=node-type,Values=HeadNode)
+
+
+@dataclasses.dataclass
+class LogStreamRecord:
+    """A log stream (`<hostname>.<instance id>.<log name>`) and the times of its events."""
+
+    name: str
+    arn: str
+    creation_time: str
+    first_event_time: str
+    last_event_time: str
+    last_ingestion_time: str
+    upload_sequence_token: str
+    stored_bytes: int = 0
+
+
+@dataclasses.dataclass
+class LogEvent:
+    timestamp: str
+    message: str
+
+
+@dataclasses.dataclass
+class LogEventsPage:
+    """A page of a stream's events, oldest first, with the tokens of the next and the previous page."""
+
+    events: list[LogEvent]
+    next_forward_token: str
+    next_backward_token: str
+
+
 # --- data conversion ----------------------------------------------------------------------------------------------
 
 

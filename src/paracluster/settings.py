@@ -33,6 +33,10 @@ SETTINGS: dict[str, Setting] = {
         str, "123456789012", "AWS account id that local ARNs carry (Image Builder components): set it to the account "
         "a config's ARNs name"
     ),
+    "login_extra_ports": Setting(
+        dict, {}, "login pool name -> TCP ports its load balancer also forwards and health-checks, besides 22 (an "
+        "IDE server on the login nodes, say)"
+    ),
     # Networking of the local provider.
     "local.address_pool": Setting(str, "10.187.0.0/16", "IPv4 range that cluster networks are cut from"),
     "local.cluster_prefix_length": Setting(
@@ -62,6 +66,10 @@ SETTINGS: dict[str, Setting] = {
     ),
     "local.protected_failure_count": Setting(
         int, 10, "bootstrap failures in a queue before it enters protected mode (ParallelCluster: 10)"
+    ),
+    "local.instance_metadata_tags": Setting(
+        bool, False, "IMDS serves each node's tags under tags/instance (EC2's InstanceMetadataTags; ParallelCluster's "
+        "launch templates leave it off)"
     ),
     "local.instance_store_max_gib": Setting(
         float, 4.0, "GiB of instance store disks per local node at most; the catalog's disk sizes are scaled down to it"
@@ -182,3 +190,22 @@ def _check(values: dict[str, object]) -> None:
         raise BadRequestError(f"setting account_id '{values['account_id']}' is not an AWS account id (12 digits)")
     if values["provider"] not in ("local", "aws"):
         raise BadRequestError(f"setting provider '{values['provider']}' is unknown; use local or aws")
+    values["login_extra_ports"] = _login_extra_ports(values["login_extra_ports"])
+
+
+def _login_extra_ports(table: dict) -> dict[str, list[int]]:
+    """{pool: [port, ...]} with every port a TCP port other than 22 (which every pool serves), each once."""
+    checked = {}
+    for pool, ports in table.items():
+        if not isinstance(ports, list):
+            raise BadRequestError(f"setting login_extra_ports: pool '{pool}' must list its ports, as "
+                                  f'{{"{pool}": [8787]}}')
+        try:
+            numbers = [int(port) for port in ports if not isinstance(port, bool)]
+        except (TypeError, ValueError):
+            numbers = []
+        if len(numbers) != len(ports) or any(not 1 <= port <= 65535 or port == 22 for port in numbers):
+            raise BadRequestError(f"setting login_extra_ports: pool '{pool}' has {ports!r}; list TCP ports from 1 "
+                                  "to 65535 other than 22, which every pool serves")
+        checked[pool] = list(dict.fromkeys(numbers))
+    return checked

@@ -8,6 +8,8 @@ the same camelCase style.
 
 from __future__ import annotations
 
+import json
+
 from paracluster.records import ClusterRecord, ConfigChange, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent
 
 # Slurm's state suffixes (sinfo's %T) and what they mean for a node of the fleet, tried in this order.
@@ -99,8 +101,12 @@ def compute_fleet(status: FleetStatusRecord) -> dict:
     return {"status": status.status, "lastStatusUpdatedTime": status.last_updated_time}
 
 
-def _shown(value: object) -> object:
-    return "-" if value is None else value  # ParallelCluster shows an absent value as "-"
+def _shown(value: object) -> str:
+    """A changed value as ParallelCluster's API types it (a string): "-" when absent, JSON for numbers, booleans,
+    lists and sections."""
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def change_set(changes: list[ConfigChange]) -> list[dict]:
@@ -130,6 +136,14 @@ def stack_event(event: StackEvent) -> dict:
     }
     if event.resource_status_reason:
         body["resourceStatusReason"] = event.resource_status_reason
+    return body
+
+
+def stack_events(events: list[StackEvent], next_token: str | None) -> dict:
+    """A page of stack events (get-cluster-stack-events, get-image-stack-events) and the next page's token."""
+    body = {"events": [stack_event(event) for event in events]}
+    if next_token:
+        body["nextToken"] = next_token
     return body
 
 
@@ -170,3 +184,35 @@ def slurm_job(job) -> dict:
 
 def node_count_sample(sample) -> dict:
     return {"time": sample.time, "queues": sample.queues}
+
+
+def log_stream(stream) -> dict:
+    """A log stream as list-cluster-log-streams shows it (CloudWatch's DescribeLogStreams fields)."""
+    return {
+        "logStreamName": stream.name,
+        "creationTime": stream.creation_time,
+        "firstEventTimestamp": stream.first_event_time,
+        "lastEventTimestamp": stream.last_event_time,
+        "lastIngestionTime": stream.last_ingestion_time,
+        "uploadSequenceToken": stream.upload_sequence_token,
+        "logStreamArn": stream.arn,
+    }
+
+
+def log_events(page) -> dict:
+    """A page of events as get-cluster-log-events shows it: nextToken goes forward, prevToken back."""
+    return {"events": [{"timestamp": event.timestamp, "message": event.message} for event in page.events],
+            "nextToken": page.next_forward_token, "prevToken": page.next_backward_token}
+
+
+def log_group(group) -> dict:
+    """A log group as `paracluster log-groups list` shows it (CloudWatch's DescribeLogGroups fields, and its
+    cluster)."""
+    body = {"logGroupName": group.name, "clusterName": group.cluster, "region": group.region,
+            "creationTime": group.creation_time, "storedBytes": group.stored_bytes,
+            "deletionPolicy": group.deletion_policy}
+    if group.retention_days:
+        body["retentionInDays"] = group.retention_days
+    if group.cluster_deleted_time:
+        body["clusterDeletedTime"] = group.cluster_deleted_time
+    return body

@@ -18,19 +18,7 @@ from paracluster.cli import COMMANDS, build_parser, main
 GOLDENS = CORPUS / "pcluster/cli/tests/pcluster/cli"
 pytestmark = pytest.mark.skipif(not GOLDENS.exists(), reason="the shared ParallelCluster corpus is not present")
 
-IMAGES, DAY2 = "issue 13 (Images)", "issue 14 (Day-2 operations)"
-EXPECTED_MISSING = {
-    "list-cluster-log-streams": DAY2,
-    "get-cluster-log-events": DAY2,
-    "export-cluster-logs": DAY2,
-    "list-images": IMAGES,
-    "delete-image": IMAGES,
-    "describe-image": IMAGES,
-    "list-image-log-streams": IMAGES,
-    "get-image-log-events": IMAGES,
-    "get-image-stack-events": IMAGES,
-    "list-official-images": IMAGES,
-    "export-image-logs": IMAGES,
+EXPECTED_MISSING: dict[str, str] = {
 }
 # Goldens of verbs that `pcluster --help` no longer lists (kept in ParallelCluster's test tree from older releases).
 STALE_GOLDENS = {"list-cluster-logs": "not among the 26 verbs of pcluster 3's --help"}

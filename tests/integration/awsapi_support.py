@@ -26,6 +26,16 @@ def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, check=check, timeout=60)
 
 
+def metadata_address_on_host() -> list[str]:
+    """Anything of 169.254.169.254 in the host's addresses, local routes or listening TCP sockets."""
+    found = [line for line in sh("ip", "-4", "addr").stdout.splitlines() if "169.254.169.254" in line]
+    found += [line for line in sh("ip", "route", "show", "table", "local").stdout.splitlines()
+              if "169.254.169.254" in line]
+    # /proc/net/tcp lists local addresses in hex, little-endian: 169.254.169.254 is FEA9FEA9.
+    found += [line for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if "FEA9FEA9:" in line.split()[1]]
+    return found
+
+
 class NodeNet:
     def __init__(self):
         self.tag = uuid.uuid4().hex[:4]

@@ -74,8 +74,47 @@ def private_cli(tmp: Path, **env: str):
     finally:
         for cluster in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
             runner.run("delete-cluster", "-n", cluster["clusterName"], "--wait")
+        delete_images(runner)
         stop_service(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def delete_images(runner: Cli) -> None:
+    """Delete every image of the runner's state directory (its layer store is unmounted with the last one)."""
+    if not (runner.state_dir / "images").is_dir():
+        return
+    for status in ("AVAILABLE", "FAILED", "PENDING"):
+        listed = json.loads(runner.run("list-images", "--image-status", status).stdout or '{"images": []}')
+        for image in listed.get("images", []):
+            runner.run("delete-image", "-i", image["imageId"], "--force", "true")
+
+
+@contextlib.contextmanager
+def https_site(folder: Path, files: dict[str, str]):
+    """An https:// server on 127.0.0.1 serving `files` with a self-signed certificate: yields (base URL, cert path);
+    a host service started with SSL_CERT_FILE set to it trusts it."""
+    import ssl
+    import threading
+    from functools import partial
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    served = folder / "www"
+    served.mkdir()
+    for name, text in files.items():
+        (served / name).write_text(text)
+    server = HTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(served)))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
 
 
 def pytest_collection_modifyitems(config, items):

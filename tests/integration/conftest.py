@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cluster_support import (
     Cli,
+    delete_images,
     pytest_collection_modifyitems,  # noqa: F401 - the hook that marks and skips
     stop_service,
 )
@@ -26,5 +27,6 @@ def cli(tmp_path_factory):
     yield runner
     for name in json.loads(runner.run("list-clusters").stdout or '{"clusters": []}').get("clusters", []):
         runner.run("delete-cluster", "-n", name["clusterName"], "--wait")
+    delete_images(runner)
     stop_service(state_dir)
     shutil.rmtree(state_dir, ignore_errors=True)

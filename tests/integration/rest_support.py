@@ -74,3 +74,14 @@ def wait_for_status(server: Server, name: str, status: str, timeout: float = 180
 def wait_until_gone(server: Server, name: str, timeout: float = 180) -> None:
     wait_for(lambda: server.client.get(f"/v3/clusters/{name}").status_code == 404, timeout=timeout, interval=0.5,
              what=f"cluster {name} to be deleted")
+
+
+def wait_for_image(server: Server, image_id: str, timeout: float = 120) -> dict:
+    """Poll describe-image over HTTP until the build ends; its answer (fail on a failed build)."""
+
+    def ended():
+        described = server.client.get(f"/v3/images/custom/{image_id}").json()
+        assert described.get("imageBuildStatus") != "BUILD_FAILED", described
+        return described if described.get("imageBuildStatus") == "BUILD_COMPLETE" else None
+
+    return wait_for(ended, timeout=timeout, interval=0.3, what=f"image {image_id} to be built")

@@ -13,27 +13,18 @@ import uuid
 from pathlib import Path
 
 import pytest
-from awsapi_support import NodeNet, node_root, run_on_node, sh
+from awsapi_support import NodeNet, metadata_address_on_host, node_root, run_on_node
 from cluster_support import wait_for
 
 from paracluster.providers.local.standins import buckets, secrets
 from paracluster.providers.local.standins.awsapi import endpoints, imds_server, nodesdk
-from paracluster.providers.local.standins.awsapi.imds import NodeRecord, ec2_hostname
+from paracluster.plan.identity import ec2_hostname
+from paracluster.providers.local.standins.awsapi.imds import NodeRecord
 
 REGION = "eu-west-1"
 ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:site/db-AbC123"
 IMDS = "http://169.254.169.254"
 TOKEN = f"TOKEN=$(curl -sf -X PUT {IMDS}/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')"
-
-
-def metadata_address_on_host() -> list[str]:
-    """Anything of 169.254.169.254 in the host's addresses, local routes or listening TCP sockets."""
-    found = [line for line in sh("ip", "-4", "addr").stdout.splitlines() if "169.254.169.254" in line]
-    found += [line for line in sh("ip", "route", "show", "table", "local").stdout.splitlines()
-              if "169.254.169.254" in line]
-    # /proc/net/tcp lists local addresses in hex, little-endian: 169.254.169.254 is FEA9FEA9.
-    found += [line for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if "FEA9FEA9:" in line.split()[1]]
-    return found
 
 
 @pytest.fixture(scope="module")

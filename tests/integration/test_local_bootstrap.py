@@ -11,14 +11,11 @@ import os
 import signal
 import subprocess
 import textwrap
-import threading
 import time
-from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cluster_support import HEADER, Cli, cluster_record, private_cli, wait_for
+from cluster_support import HEADER, Cli, cluster_record, https_site, private_cli, wait_for
 
 # Appends one line per run to the shared /home: event, what cfnconfig says of the node, its host name, its args and
 # whether slurmd already runs (it must not before OnNodeConfigured is over).
@@ -138,8 +135,11 @@ def test_custom_actions_run_on_each_role_in_order_with_args(cli, scripts):
     described = cli.create("boot-order", config)
     assert described["clusterStatus"] == "CREATE_COMPLETE", described
     by_node: dict[str, list[list[str]]] = {}
+    # Marks name nodes by hostname: head and login nodes keep EC2's (ip-a-b-c-d), compute nodes take their Slurm name.
+    nodes = cluster_record(cli, "boot-order").nodes
+    names = {"ip-" + node.address.replace(".", "-"): name for name, node in nodes.items()}
     for mark in _marks(cli, "boot-order"):
-        by_node.setdefault(mark[3], []).append(mark)
+        by_node.setdefault(names.get(mark[3], mark[3]), []).append(mark)
     assert [m[1] for m in by_node["head"]] == ["head-start", "head-configured-1", "head-configured-2"]
     assert {m[2] for m in by_node["head"]} == {"HeadNode"}
     assert by_node["head"][0][6:9] == ["nargs=2", "args=two", "words"]
@@ -194,7 +194,8 @@ def test_login_pool_behind_load_balancer_can_submit(cli):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     host, job = result.stdout.split()
-    assert host == "login-users-1"
+    login_host = "ip-" + cluster_record(cli, "boot-order").nodes["login-users-1"].address.replace(".", "-")
+    assert host == login_host  # login nodes keep EC2's hostname, as in ParallelCluster
     state = wait_for(lambda: "COMPLETED" in cli.ssh("boot-order", f"scontrol show job {job}").stdout and "done",
                      what=f"job {job} to complete")
     assert state
@@ -204,7 +205,7 @@ def test_login_pool_behind_load_balancer_can_submit(cli):
     assert _exec(login, ["test", "-f", "/opt/parallelcluster/shared_login_nodes/cluster-config.yaml"]).returncode == 0
     # The paracluster ssh shortcut goes the same way.
     via = cli.run("ssh", "-n", "boot-order", "--login-pool", "users", "--", "hostname")
-    assert via.stdout.strip() == "login-users-1", via.stderr
+    assert via.stdout.strip() == login_host, via.stderr
 
 
 def test_delete_stops_the_load_balancer(cli):
@@ -265,22 +266,8 @@ def test_failing_head_script_fails_the_create_with_the_reason(cli, scripts):
 @pytest.fixture()
 def https_server(tmp_path):
     """An https:// server on the host with a self-signed certificate the host service is told to trust."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    served = tmp_path / "www"
-    served.mkdir()
-    (served / "mark.sh").write_text(MARK)
-    server = HTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(served)))
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}", cert
-    server.shutdown()
+    with https_site(tmp_path, {"mark.sh": MARK}) as site:
+        yield site
 
 
 def test_https_script_is_fetched_by_the_host(https_server, tmp_path):

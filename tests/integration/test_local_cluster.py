@@ -102,7 +102,9 @@ def test_mpi_with_srun_pmix_and_mpirun(cli, cluster):
 
 def test_ssh_is_the_default_user_on_the_head_node(cli, cluster):
     result = cli.ssh(cluster, "whoami; hostname; echo $HOME")
-    assert result.stdout.split() == ["ec2-user", "head", "/home/ec2-user"], result.stderr
+    # The head node keeps EC2's hostname, as in ParallelCluster.
+    head = "ip-" + cli.json("describe-cluster", "-n", cluster)["headNode"]["privateIpAddress"].replace(".", "-")
+    assert result.stdout.split() == ["ec2-user", head, "/home/ec2-user"], result.stderr
     dry = cli.json("ssh", "-n", cluster, "--dryrun", "true")
     assert dry["command"].startswith("ssh ") and "ec2-user@" in dry["command"]
 
@@ -110,7 +112,7 @@ def test_ssh_is_the_default_user_on_the_head_node(cli, cluster):
 def test_home_is_shared_between_nodes(cli, cluster):
     cli.ssh(cluster, "echo shared-$(hostname) > marker.txt")
     result = cli.ssh(cluster, "srun -N1 -w compute-st-c5-2 -t 1 cat marker.txt")
-    assert result.stdout.strip() == "shared-head"
+    assert result.stdout.strip().startswith("shared-ip-")
     tmp = cli.ssh(cluster, "touch /tmp/only-head && srun -N1 -w compute-st-c5-1 -t 1 ls /tmp/only-head")
     assert tmp.returncode != 0  # /tmp is private to each node
 

@@ -1,10 +1,11 @@
 """Nodes that ParallelCluster site scripts accept, on one real local cluster: systemd as PID 1 on every node type,
 ParallelCluster's /opt/slurm layout with prolog.d, an account database like an AMI's, and sudo.
 
-The head node's OnNodeConfigured script is the kind published deployments run: it adds a group and a user with
+The head node's OnNodeConfigured sequence is the kind published deployments run: it adds a group and a user with
 fixed ids, a sudoers.d rule, a unit of its own (enabled and started), edits /opt/slurm/etc/slurm.conf and restarts
-slurmctld and sshd with systemctl, and drops a prolog into /opt/slurm/etc/scripts/prolog.d. Every job has a time
-limit.
+slurmctld and sshd with systemctl, drops a prolog into /opt/slurm/etc/scripts/prolog.d, then copies a bucket prefix
+with `aws s3 cp --recursive`, reads a secret with the AWS CLI and the instance id from IMDS with curl (the AWS side is
+tested further in test_local_node_aws.py). Every job has a time limit.
 """
 
 from __future__ import annotations
@@ -46,15 +47,37 @@ EOF
 chmod 0755 /opt/slurm/etc/scripts/prolog.d/50_site
 """
 
+AWS_SCRIPT = """\
+#!/bin/bash
+set -euo pipefail
+aws s3 cp --only-show-errors --recursive s3://fidelity-site/bootstrap/ /opt/site/
+aws secretsmanager get-secret-value --secret-id fidelity/license --query SecretString --output text > /opt/site/license
+IMDS=http://169.254.169.254/latest
+TOKEN=$(curl -sf -X PUT $IMDS/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
+curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" $IMDS/meta-data/instance-id > /opt/site/instance-id
+"""
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fidelity/license-AbC123"
+
 
 @pytest.fixture(scope="module")
 def cluster(cli):
-    script = cli.tmp / "site.sh"
+    script, aws_script = cli.tmp / "site.sh", cli.tmp / "site-aws.sh"
     script.write_text(SITE_SCRIPT)
+    aws_script.write_text(AWS_SCRIPT)
+    data = cli.tmp / "fidelity-data"
+    (data / "sub").mkdir(parents=True, exist_ok=True)
+    (data / "sub" / "b.txt").write_text("beta\n")
+    (cli.tmp / "fidelity-license").write_text("license-key-42")
+    for args in (("s3", "cp", str(data), "s3://fidelity-site/bootstrap/"),
+                 ("secrets", "put", SECRET, "--value-file", str(cli.tmp / "fidelity-license"))):
+        result = cli.run(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
     config = HEADER + textwrap.dedent(f"""\
       CustomActions:
         OnNodeConfigured:
-          Script: {script}
+          Sequence:
+            - Script: {script}
+            - Script: {aws_script}
     LoginNodes:
       Pools:
         - Name: users
@@ -109,6 +132,9 @@ def test_the_site_script_changed_what_it_meant_to(cli, cluster):
     assert "SlurmctldDebug          = debug" in _in(cli, "head", "scontrol show config")
     assert _in(cli, "head", "getent group research").startswith("research:x:2000:")
     assert _in(cli, "head", "sudo -n systemctl is-active slurmctld", user="alice") == "active"
+    head = cluster_record(cli, NAME).nodes["head"].instance.instance_id
+    assert _in(cli, "head", "cat /opt/site/sub/b.txt /opt/site/license /opt/site/instance-id").split() == \
+        ["beta", "license-key-42", head]
 
 
 def test_a_job_runs_the_site_prolog_on_a_static_and_a_dynamic_node(cli, cluster):

@@ -29,12 +29,13 @@ def test_research_example_cluster(cli):
 
     # Site scripts ran on the head, the login nodes and the static debug node, leaving their marks on /projects.
     log = login("cat /home/site-bootstrap.log").stdout
+    record = cluster_record(cli, "research")
     assert "head node configured for research-lab" in log
-    assert "login-users-1 login node configured" in log and "login-users-2 login node configured" in log
+    for name in ("login-users-1", "login-users-2"):  # login nodes keep EC2's hostname, as in ParallelCluster
+        assert f"ip-{record.nodes[name].address.replace('.', '-')} login node configured" in log, log
     assert "debug-st-small-1 starting in queue debug with 2 slots" in log
     assert "Research cluster login node" in login("cat /etc/motd").stdout
     # The head node's cfnconfig names its EBS volume, as ParallelCluster's does.
-    record = cluster_record(cli, "research")
     cfnconfig = node_exec(record.nodes["head"].instance.pid, ["cat", "/etc/parallelcluster/cfnconfig"]).stdout
     assert 'cfn_volume="vol-' in cfnconfig and 'cfn_ebs_shared_dirs="/apps"' in cfnconfig, cfnconfig
     # Reference data imported from the bucket into the FSx for Lustre file system.

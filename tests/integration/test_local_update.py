@@ -132,7 +132,7 @@ def test_an_update_a_policy_refuses_is_refused_then_accepted_with_the_fleet_stop
     refused = update(cli, without_extra, expect=1)
     assert refused["message"] == "Update failure"
     (error,) = refused["updateValidationErrors"]
-    assert error["parameter"] == "Scheduling.SlurmQueues" and error["currentValue"]["Name"] == "extra"
+    assert error["parameter"] == "Scheduling.SlurmQueues" and json.loads(error["currentValue"])["Name"] == "extra"
     assert error["requestedValue"] == "-"
     assert error["message"].startswith("All compute nodes must be stopped or QueueUpdateStrategy must be set to "
                                        "TERMINATE. Stop the compute fleet")
@@ -239,7 +239,9 @@ def test_login_pool_counts_follow_updates(cli, cluster, tmp_path):
     grown = update(cli, config(max_count=6, message_timeout=33, login_count=2, login_script=script), "--wait")
     assert grown["clusterStatus"] == "UPDATE_COMPLETE"
     wait_for(lambda: pools().get("gate", {}).get("healthyNodes") == 2, 30, what="two login nodes behind the balancer")
-    assert marker.read_text().split() == ["login-gate-1"]  # OnNodeUpdated on the login node that was there
+    # OnNodeUpdated on the login node that was there (login nodes keep EC2's hostname, as in ParallelCluster).
+    first = "ip-" + instances(cli)["login-gate-1"]["privateIpAddress"].replace(".", "-")
+    assert marker.read_text().split() == [first]
     assert cli.json("update-cluster", "-n", NAME, "-c", str(cli.config(config(max_count=6, message_timeout=33,
                                                                               login_count=0))), "--wait"
                     )["clusterStatus"] == "UPDATE_COMPLETE"

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from cluster_support import private_cli
+from cluster_support import private_cli, wait_for
 from hypothesis import HealthCheck, settings
-from rest_support import HEAD_ONLY, SMALL, api_server, wait_for_status, wait_until_gone
+from rest_support import HEAD_ONLY, SMALL, api_server, wait_for_image, wait_for_status, wait_until_gone
 from support import CORPUS
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -28,8 +28,9 @@ if not SPEC.exists():
     pytest.skip(f"ParallelCluster's OpenAPI file is not at {SPEC}", allow_module_level=True)
 OFFERED = ["list_clusters", "create_cluster", "delete_cluster", "describe_cluster", "describe_compute_fleet",
            "update_compute_fleet", "describe_cluster_instances", "build_image", "update_cluster",
-           "delete_cluster_instances", "get_cluster_stack_events"]
-IMAGE = "Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-0123456789abcdef0\n"
+           "delete_cluster_instances", "get_cluster_stack_events", "list_cluster_log_streams", "get_cluster_log_events",
+           "list_images", "delete_image", "describe_image", "list_image_log_streams", "get_image_log_events",
+           "get_image_stack_events", "list_official_images"]
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -99,9 +100,18 @@ def test_a_valid_request_of_each_operation_conforms(server):
                     path_parameters={"clusterName": "pclconf"}, query={"queueName": "work"})
     assert [i["queueName"] for i in computes["instances"]] == ["work"]
 
+    streams = wait_for(lambda: call(server, "/v3/clusters/{clusterName}/logstreams", "GET", 200,
+                                    query={"filters": ["Name=node-type,Values=HeadNode"]}, **cluster)["logStreams"],
+                       what="the head node's log streams")
+    assert all(stream["logStreamName"].startswith("ip-") for stream in streams)  # EC2's hostname, as in ParallelCluster
+    page = call(server, "/v3/clusters/{clusterName}/logstreams/{logStreamName}", "GET", 200,
+                path_parameters={"clusterName": "pclconf2", "logStreamName": streams[0]["logStreamName"]},
+                query={"startFromHead": True, "limit": 5})
+    assert 0 < len(page["events"]) <= 5 and page["nextToken"].startswith("f/")
+
     grown = {"clusterConfiguration": HEAD_ONLY.replace("MaxCount: 2", "MaxCount: 3")}
     planned = call(server, "/v3/clusters/{clusterName}", "PUT", 412, body=grown, query={"dryrun": True}, **cluster)
-    assert [c["requestedValue"] for c in planned["changeSet"]] == [3]
+    assert [c["requestedValue"] for c in planned["changeSet"]] == ["3"]
     assert "No changes" in call(server, "/v3/clusters/{clusterName}", "PUT", 400,
                                 body={"clusterConfiguration": HEAD_ONLY}, **cluster)["message"]
     events = call(server, "/v3/clusters/{clusterName}/stackevents", "GET", 200, **cluster)["events"]
@@ -114,14 +124,39 @@ def test_a_valid_request_of_each_operation_conforms(server):
                     body={"status": "STOP_REQUESTED"}, **cluster)
     assert stopping["status"] == "STOP_REQUESTED"
 
-    assert call(server, "/v3/images/custom", "POST", 412, query={"dryrun": True},
-                body={"imageId": "pclimage", "imageConfiguration": IMAGE})["message"]
 
     deleted = call(server, "/v3/clusters/{clusterName}", "DELETE", 202, **cluster)
     assert deleted["cluster"]["clusterStatus"] == "DELETE_IN_PROGRESS"
     wait_until_gone(server, "pclconf2")
     assert call(server, "/v3/clusters/{clusterName}", "GET", 404, **cluster)["message"]
     assert call(server, "/v3/clusters/{clusterName}", "DELETE", 404, **cluster)["message"]
+
+
+def test_a_valid_request_of_each_image_operation_conforms(server):
+    """A build from the official image, then each image operation's answer."""
+    image = {"path_parameters": {"imageId": "pclimage"}}
+    official = call(server, "/v3/images/official", "GET", 200, query={"os": "alinux2023", "architecture": "x86_64"})
+    config = f"Build:\n  InstanceType: c5.xlarge\n  ParentImage: {official['images'][0]['amiId']}\n"
+    body = {"imageId": "pclimage", "imageConfiguration": config}
+    assert call(server, "/v3/images/custom", "POST", 412, query={"dryrun": True}, body=body)["message"]
+    started = call(server, "/v3/images/custom", "POST", 202, body=body,
+                   query={"region": "us-east-1", "rollbackOnFailure": False, "validationFailureLevel": "ERROR"})
+    assert started["image"]["imageBuildStatus"] == "BUILD_IN_PROGRESS"
+    assert "already exists" in call(server, "/v3/images/custom", "POST", 409, body=body)["message"]
+    wait_for_image(server, "pclimage")
+    described = call(server, "/v3/images/custom/{imageId}", "GET", 200, query={"region": "us-east-1"}, **image)
+    assert described["imageBuildStatus"] == "BUILD_COMPLETE"
+    listed = call(server, "/v3/images/custom", "GET", 200, query={"imageStatus": "AVAILABLE"})
+    assert [i["imageId"] for i in listed["images"]] == ["pclimage"]
+    streams = call(server, "/v3/images/custom/{imageId}/logstreams", "GET", 200, **image)["logStreams"]
+    events = call(server, "/v3/images/custom/{imageId}/logstreams/{logStreamName}", "GET", 200,
+                  path_parameters={"imageId": "pclimage", "logStreamName": streams[0]["logStreamName"]},
+                  query={"startFromHead": True, "limit": 5})
+    assert len(events["events"]) == 5
+    assert call(server, "/v3/images/custom/{imageId}/stackevents", "GET", 200, **image)["events"]
+    deleted = call(server, "/v3/images/custom/{imageId}", "DELETE", 202, query={"force": False}, **image)
+    assert deleted["image"]["imageBuildStatus"] == "DELETE_IN_PROGRESS"
+    assert call(server, "/v3/images/custom/{imageId}", "GET", 404, **image)["message"]
 
 
 @schema.parametrize()

@@ -1,13 +1,13 @@
 """The dashboard in a real headless Chromium (Debian's, driven by playwright): it loads, shows a bad config's
 errors at their lines, creates a cluster that reaches CREATE_COMPLETE with its Slurm nodes, stops and starts its
-compute fleet, and deletes it."""
+compute fleet, shows a log stream's events, updates it (a dry run's change set first), and deletes it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from cluster_support import private_cli
+from cluster_support import private_cli, wait_for
 from rest_support import SMALL, api_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -76,8 +76,19 @@ def test_the_dashboard_validates_creates_shows_and_deletes_a_cluster(tmp_path, b
         page.click("#fleet-start")
         page.wait_for_selector(f"{row} td.fleet:text-is('RUNNING')", timeout=60_000)
 
-        page.click("#load-logs")  # log streams are not in ParaCluster yet: the page says so
-        page.wait_for_selector("#logs :text('Not available yet')")
+        page.click("#load-logs")  # the head node's slurmctld stream, then its latest events
+        page.click("#logs tr[data-stream$='.slurmctld'] a")  # the head node's (it alone runs slurmctld)
+        page.wait_for_selector("#log-listing .log-line:has-text('slurmctld version')")
+
+        page.click("#update-cluster")  # the current configuration in the editor; a dry run, then the update
+        page.wait_for_function("text => document.querySelector('#update-config').value === text", arg=SMALL)
+        assert page.is_disabled("#update-apply")
+        page.fill("#update-config", SMALL.replace("MaxCount: 2", "MaxCount: 3"))
+        page.click("#update-check")
+        page.wait_for_selector("#update-result tr[data-parameter='Scheduling.SlurmQueues[work].ComputeResources[c5]"
+                               ".MaxCount'] td:has-text('3')")
+        page.click("#update-apply")
+        page.wait_for_selector(f"{row} td.status:has-text('UPDATE_COMPLETE')", timeout=60_000)
 
         page.click("#delete-cluster")
         page.fill("#delete-name", "pcldash")
@@ -94,5 +105,26 @@ def test_a_read_only_token_sees_the_page_without_its_actions(tmp_path, browser):
         assert page.text_content("#whoami") == "viewer (read-only)"
         assert page.is_disabled("#create-submit") and page.is_disabled("#delete-cluster")
         page.click("#tabs button[data-view=images]")
-        page.wait_for_selector("#official-images :text('Not available yet')")
+        page.wait_for_selector("#official-images td:text('alinux2023')")
+        page.wait_for_selector("#custom-images :text('No custom images yet')")
+        assert errors == []
+
+
+def test_the_images_tab_lists_images_with_their_status_and_a_failed_builds_reason(tmp_path, browser):
+    with private_cli(tmp_path) as cli, api_server(cli) as server:
+        official = server.client.get("/v3/images/official?os=alinux2023").json()["images"][0]["amiId"]
+        built = f"Build:\n  InstanceType: c5.xlarge\n  ParentImage: {official}\n"
+        failing = built + "  Components:\n    - Type: script\n      Value: s3://pcl-nosuch-bucket/setup.sh\n"
+        for image_id, config in (("dash-built", built), ("dash-failed", failing)):
+            answer = server.client.post("/v3/images/custom", json={"imageId": image_id, "imageConfiguration": config})
+            assert answer.status_code == 202, answer.text
+        for image_id in ("dash-built", "dash-failed"):
+            wait_for(lambda image_id=image_id: server.client.get(f"/v3/images/custom/{image_id}").json()[
+                "imageBuildStatus"] != "BUILD_IN_PROGRESS", timeout=120, what=f"the build of {image_id} to end")
+        page, errors = open_dashboard(browser, server, server.token)
+        page.click("#tabs button[data-view=images]")
+        row = page.wait_for_selector("#custom-images tr[data-image=dash-built]")
+        assert "BUILD_COMPLETE" in row.text_content() and "ami-" in row.text_content()
+        row = page.wait_for_selector("#custom-images tr[data-image=dash-failed]")
+        assert "BUILD_FAILED" in row.text_content() and "pcl-nosuch-bucket" in row.text_content()
         assert errors == []

@@ -21,7 +21,7 @@ from paracluster.providers.local.host import commands as hostcmd
 
 SOURCE = PROJECT / "src" / "paracluster"
 CALLS = {"run", "spawn", "Popen", "_run", "check_output", "call", "node_exec", "exec_in_node"}
-PROGRAM_PATH = re.compile(r"^/(?:usr/)?s?bin/[\w.+-]+$")
+PROGRAM_PATH = re.compile(r"^/(?:usr/)?(?:s?bin|lib/systemd)/[\w.+-]+$")
 
 
 def programs_in(path: Path) -> set[str]:
@@ -65,7 +65,7 @@ pytestmark = pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs Debi
 def test_the_scan_finds_what_the_code_runs():
     programs = all_programs()
     for expected in ("ip", "losetup", "mkfs.btrfs", "haproxy", "/usr/sbin/slurmctld", "/usr/sbin/munged",
-                     "lvcreate", "nsenter", "scontrol"):
+                     "lvcreate", "nsenter", "scontrol", "systemctl", "/lib/systemd/systemd", "/bin/bash"):
         assert expected in programs, expected
 
 

@@ -40,6 +40,9 @@ def test_tables_in_environment_are_json():
         ({"PARACLUSTER_LOCAL_ADDRESS_POOL": "10.0.0.0/33"}, "local.address_pool is not an IPv4 network"),
         ({"PARACLUSTER_LOCAL_CLUSTER_PREFIX_LENGTH": "8"}, "must be between the pool's 16 and 28"),
         ({"PARACLUSTER_SETTINGS": "/nonexistent.toml"}, "PARACLUSTER_SETTINGS names /nonexistent.toml"),
+        ({"PARACLUSTER_LOGIN_EXTRA_PORTS": '{"users": 8787}'}, "pool 'users' must list its ports"),
+        ({"PARACLUSTER_LOGIN_EXTRA_PORTS": '{"users": [22]}'}, "other than 22, which every pool serves"),
+        ({"PARACLUSTER_LOGIN_EXTRA_PORTS": '{"users": [70000, "x"]}'}, "list TCP ports from 1 to 65535"),
     ],
 )
 def test_bad_settings_are_one_sentence(environ, fragment):
@@ -52,3 +55,10 @@ def test_unknown_key_in_file(tmp_path):
     path.write_text("[local]\nnope = 1\n")
     with pytest.raises(BadRequestError, match="unknown setting 'local.nope'"):
         load_settings(environ={"PARACLUSTER_SETTINGS": str(path)})
+
+
+def test_login_extra_ports_are_a_table_of_port_lists(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[login_extra_ports]\nusers = [8787, "8888", 8787]\n')
+    assert load_settings(environ={"PARACLUSTER_SETTINGS": str(path)})["login_extra_ports"] == {"users": [8787, 8888]}
+    assert load_settings(environ={})["login_extra_ports"] == {}

@@ -79,7 +79,7 @@ def test_a_started_update_answers_the_cluster_and_its_change_set(fake):
     provider = fake(FakeProvider(UpdateOutcome("STARTED", [RAISED], CLUSTER_RECORD)))
     body = call(force_update=True)
     assert body["cluster"]["clusterStatus"] == "UPDATE_IN_PROGRESS"
-    assert body["changeSet"] == [{"parameter": RAISED.parameter, "currentValue": 4, "requestedValue": 8}]
+    assert body["changeSet"] == [{"parameter": RAISED.parameter, "currentValue": "4", "requestedValue": "8"}]
     assert ("check_config", "c1") in provider.calls
     assert ("update_cluster", "c1", "us-east-1", True, False) in provider.calls  # the config's Region
 
@@ -90,9 +90,9 @@ def test_a_refused_update_lists_the_changes_and_why(fake):
         call()
     assert refused.value.body() == {
         "message": "Update failure",
-        "changeSet": [{"parameter": RAISED.parameter, "currentValue": 4, "requestedValue": 8},
-                      {"parameter": "Scheduling.SlurmQueues", "currentValue": {"Name": "q2"}, "requestedValue": "-"}],
-        "updateValidationErrors": [{"parameter": "Scheduling.SlurmQueues", "currentValue": {"Name": "q2"},
+        "changeSet": [{"parameter": RAISED.parameter, "currentValue": "4", "requestedValue": "8"},
+                      {"parameter": "Scheduling.SlurmQueues", "currentValue": '{"Name": "q2"}', "requestedValue": "-"}],
+        "updateValidationErrors": [{"parameter": "Scheduling.SlurmQueues", "currentValue": '{"Name": "q2"}',
                                     "requestedValue": "-",
                                     "message": "All compute nodes must be stopped. Stop the fleet"}],
     }
@@ -106,8 +106,8 @@ def test_no_changes_and_dry_runs(fake):
     with pytest.raises(DryRunSucceeded) as dry:
         call(dryrun=True)
     assert dry.value.body() == {"message": "Request would have succeeded, but DryRun flag is set.",
-                                "changeSet": [{"parameter": RAISED.parameter, "currentValue": 4,
-                                               "requestedValue": 8}]}
+                                "changeSet": [{"parameter": RAISED.parameter, "currentValue": "4",
+                                               "requestedValue": "8"}]}
 
 
 def test_delete_cluster_instances_of_a_missing_cluster(fake):

@@ -31,7 +31,18 @@ from paracluster.fleet import LaunchNode
 from paracluster.slurm.hostlist import compress_hostlist
 
 LOG_FILE = "/var/log/parallelcluster/clustermgtd.log"
+HEARTBEAT = "/opt/slurm/etc/pcluster/.slurm_plugin/clustermgtd_heartbeat"  # ParallelCluster's path and format
 LOG = logging.getLogger("clustermgtd")
+
+
+def write_heartbeat() -> None:
+    """Say the manager is alive, every loop (`paracluster diagnose` checks its age)."""
+    from datetime import datetime, timezone
+
+    os.makedirs(os.path.dirname(HEARTBEAT), exist_ok=True)
+    with open(f"{HEARTBEAT}.tmp", "w") as out:
+        out.write(f"{datetime.now(tz=timezone.utc)}\n")
+    os.replace(f"{HEARTBEAT}.tmp", HEARTBEAT)
 
 
 def run(argv: list[str]) -> str:
@@ -129,6 +140,7 @@ def main() -> None:
         started = time.monotonic()
         interval = 1.0
         try:
+            write_heartbeat()
             with open(contract.KNOBS) as source:
                 knobs = json.load(source)  # re-read every loop: changes apply live, as in ParallelCluster
             interval = float(knobs.get("clustermgtd_interval", 1.0))

@@ -260,3 +260,24 @@ def _check_create(name: str, version: str, region: str, data: str | None, uri: s
     for flag, text in (("--description", description), ("--change-description", change_description)):
         if len(text) > 1024:
             raise BadRequestError(f"{flag} has {len(text)} characters; at most 1024 are allowed")
+
+
+# ParallelCluster's UpdateAndReboot component (update_and_reboot.yaml), reduced to what a local build node needs:
+# upgrade the packages, then restart so that the next components run on the updated system.
+UPDATE_AND_REBOOT = """\
+name: UpdateAndReboot
+description: Update OS and Reboot
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: UpdateOS
+        action: UpdateOS
+      - name: RebootAfterUpdate
+        action: Reboot
+"""
+
+
+def update_os_document() -> dict:
+    """The runner's JSON of the component `Build/UpdateOsPackages/Enabled: true` adds first."""
+    return load_document_text(UPDATE_AND_REBOOT, "Build/UpdateOsPackages").require()

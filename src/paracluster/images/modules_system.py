@@ -196,8 +196,13 @@ def assert_(inputs: dict, ctx: StepContext) -> None:
         raise ActionFailed(f"assertion is false: {conditions.describe(inputs)}")
 
 
-def apt_update_os(include: list[str], exclude: list[str], ctx: StepContext) -> None:
-    """UpdateOS on Debian and Ubuntu: upgrade every package (or only `include`), never those in `exclude`."""
+def apt_update_os(include: list[str], exclude: list[str], ctx: StepContext, mirror: str | None = None) -> None:
+    """UpdateOS on Debian and Ubuntu: upgrade every package (or only `include`), never those in `exclude`.
+
+    With `mirror` (a directory with the `lists/` and `archives/` that the host filled for a node with no route out),
+    the package lists are taken from there instead of `apt-get update`, the packages downloaded there are installed,
+    and packages that can be had neither from there nor from a file: source are held back.
+    """
     if shutil.which("apt-get") is None:
         raise ActionFailed("UpdateOS needs apt-get (Debian or Ubuntu), which this node does not have")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -208,21 +213,44 @@ def apt_update_os(include: list[str], exclude: list[str], ctx: StepContext) -> N
         if result.exit_code != 0:
             raise ActionFailed(f"apt-get {args[0]} exited with code {result.exit_code}")
 
-    apt("update")
+    offline: list[str] = []
+    if mirror:
+        _take_lists(os.path.join(mirror, "lists"), ctx)
+        # Packages of file: sources are read where they are; what cannot be had is held back, not an error.
+        offline = ["-o", f"Dir::Cache::archives={mirror}/archives", "--ignore-missing"]
+    else:
+        apt("update")
     if include:
         wanted = [name for name in include if name not in exclude]
         if wanted:
-            apt("install", "--only-upgrade", *wanted)
+            apt("install", "--only-upgrade", *offline, *wanted)
         return
     held = set(ctx.run(["apt-mark", "showhold"], env=env).stdout.split())
     hold = [name for name in exclude if name not in held]  # hold only what we release afterwards
     if hold and ctx.run(["apt-mark", "hold", *hold], env=env).exit_code != 0:
         raise ActionFailed(f"apt-mark could not hold {', '.join(hold)}; are they installed?")
     try:
-        apt("upgrade", "--with-new-pkgs")
+        apt("upgrade", "--with-new-pkgs", *offline)
     finally:
         if hold:
             ctx.run(["apt-mark", "unhold", *hold], env=env)
+
+
+LISTS = "/var/lib/apt/lists"
+
+
+def _take_lists(source: str, ctx: StepContext) -> None:
+    """Replace the node's package lists with the mirror's (what `apt-get update` would have fetched)."""
+    if not os.path.isdir(source):
+        raise ActionFailed(f"the package mirror {source} has no lists; the host did not prepare it")
+    for name in os.listdir(LISTS):
+        path = os.path.join(LISTS, name)
+        if os.path.isfile(path) and name != "lock":
+            os.remove(path)
+    names = [name for name in os.listdir(source) if os.path.isfile(os.path.join(source, name)) and name != "lock"]
+    for name in names:
+        shutil.copyfile(os.path.join(source, name), os.path.join(LISTS, name))
+    ctx.log(f"UpdateOS: took {len(names)} package list files from the host's mirror {source}")
 
 
 MODULES = {"ExecuteBash": execute_bash, "ExecuteBinary": execute_binary, "S3Download": s3_download,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -334,11 +335,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buckets-dir", help="serve s3:// from this directory of buckets (<dir>/<bucket>/<key>)")
     parser.add_argument("--web-dir", help="serve http(s):// URLs from <dir>/<host>/<path>")
     parser.add_argument("--account-id", help="the owner of the buckets, checked against expectedBucketOwner")
+    parser.add_argument("--apt-dir", help="UpdateOS takes package lists and packages from this directory's lists/ "
+                                          "and archives/ (filled by a host with the route out the node lacks)")
     args = parser.parse_args(argv)
     transfer = DirectoryTransfer(args.buckets_dir, args.web_dir, args.account_id) if args.buckets_dir else None
+    update_os = functools.partial(modules_system.apt_update_os, mirror=args.apt_dir) if args.apt_dir else None
     try:
         plan = json.loads((args.work_dir / "plan.json").read_text())
-        progress = run(plan, args.work_dir, transfer=transfer)
+        progress = run(plan, args.work_dir, transfer=transfer, update_os=update_os)
     except (OSError, ValueError) as err:
         sys.stderr.write(f"failed to run the plan in {args.work_dir}: {err}\n")
         return 2

@@ -48,6 +48,7 @@ MASKED = (
     "systemd-timesyncd.service", "systemd-networkd.service", "systemd-resolved.service", "systemd-pstore.service",
     "systemd-remount-fs.service", "systemd-hostnamed.service", "systemd-timedated.service",
     "ssh.socket", "rescue.target", "emergency.target",
+    "systemd-journal-flush.service",  # the journal is volatile: there is nothing to flush to /var
 )
 # Generators of the host that would add units from its fstab, crypttab, SysV scripts or databases.
 GENERATORS = (
@@ -80,6 +81,12 @@ ShowStatus=no
 KEEP_CHILDREN = ("slurmd", "sshd")
 
 
+# The node's daemons and its bootstrap need nothing of sysinit.target (their mounts and directories exist before
+# systemd starts, their output goes to files): they start without waiting for the journal and tmpfiles, and still
+# stop before the node powers off.
+EARLY = ("DefaultDependencies=no", "Conflicts=shutdown.target", "Before=shutdown.target")
+
+
 def unit_name(service: str) -> str:
     return UNIT_NAMES.get(service, f"paracluster-{service.replace('_', '-')}.service")
 
@@ -92,7 +99,7 @@ def _exec(argv: list[str]) -> str:
 def service_unit(service: dict) -> str:
     """The unit of one spec service: its command, user, environment and log file; oneshot setup steps stay so."""
     name = service["name"]
-    lines = ["[Unit]", f"Description=ParaCluster node service {name}", "", "[Service]"]
+    lines = ["[Unit]", f"Description=ParaCluster node service {name}", *EARLY, "", "[Service]"]
     lines.append("Type=oneshot" if service.get("oneshot") else "Type=exec")
     lines.append(f"ExecStart={_exec(service['argv'])}")
     if service.get("user"):
@@ -128,7 +135,7 @@ def bootstrap_unit(python: str, pythonpath: str) -> str:
     return "\n".join([
         "[Unit]",
         "Description=ParaCluster node bootstrap (base setup, OnNodeStart, configure, OnNodeConfigured, finalize)",
-        "After=basic.target",
+        *EARLY,
         "",
         "[Service]",
         "Type=oneshot",

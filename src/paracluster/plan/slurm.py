@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from paracluster.plan.inventory import PlannedNode
-from paracluster.plan.spec import JWT_KEY, SCRIPTS_DIR, SLURM_CONF_DIR, ClusterFacts
+from paracluster.plan.spec import JWT_KEY, SCRIPTS_DIR, SLURM_CONF_DIR, SLURM_LOG_DIR, ClusterFacts
 from paracluster.slurm.render import PowerSaving, RenderInput
 
 
@@ -57,7 +57,7 @@ def render_input(config, catalog, facts: ClusterFacts, timers: Timers, local_hos
         conf_dir=SLURM_CONF_DIR,
         state_save_location="/var/spool/slurm.state",
         slurmd_spool_dir="/var/spool/slurmd",
-        log_dir="/var/log/slurm",
+        log_dir=SLURM_LOG_DIR,
         run_dir="/run/slurm",
         resume_program=f"{SCRIPTS_DIR}/slurm_resume",
         suspend_program=f"{SCRIPTS_DIR}/slurm_suspend",

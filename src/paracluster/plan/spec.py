@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from paracluster.plan.identity import node_hostname
 from paracluster.plan.inventory import PlannedNode
 
 SLURM_CONF_DIR = "/opt/slurm/etc"
+SLURM_LOG_DIR = "/var/log/slurm"  # slurmctld, slurmd and slurmdbd log files (the CloudWatch agent config lists them)
 SCRIPTS_DIR = f"{SLURM_CONF_DIR}/pcluster/scripts"  # ParallelCluster keeps its Slurm programs beside the config
 SSHD_CONFIG = "/etc/paracluster/sshd_config"
 HOST_KEY = "/etc/paracluster/ssh_host_ed25519_key"
@@ -51,6 +53,9 @@ class ClusterFacts:
     node_pythonpath: str
     ebs_volume_ids: tuple[str, ...] = ()
     keep_failed_nodes: bool = False
+    log_group_name: str | None = None  # the cluster's CloudWatch log group; None when its logging is disabled
+    # Files the provider gives every node (locally: the AWS CLI and SDK settings that reach its stand-ins).
+    extra_files: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,15 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         {"path": "/var/spool/slurmd", "mode": 0o755, "owner": "root"},
         {"path": "/var/log/slurm", "mode": 0o755, "owner": "slurm"},
     ]
+    hostname = node_hostname(config, facts.name, facts.region, node, address).short
     files = [
-        {"path": "/etc/hostname", "content": f"{node.name}\n"},
+        {"path": "/etc/hostname", "content": f"{hostname}\n"},
         # As cloud-init writes it on every AMI: the default user may use sudo without a password.
         {"path": "/etc/sudoers.d/90-cloud-init-users", "mode": 0o440,
          "content": f"# User rules for {facts.default_user.name}\n{facts.default_user.name} ALL=(ALL) NOPASSWD:ALL\n"},
         # ParallelCluster puts Slurm's commands on every login shell's PATH.
         {"path": "/etc/profile.d/slurm.sh", "content": 'PATH="$PATH:/opt/slurm/bin"\n'},
+        *facts.extra_files,
     ]
     munged = {"name": "munged", "argv": ["/usr/sbin/munged", "--foreground"], "user": "munge",
               "ready": "/run/munge/munge.socket.2"}
@@ -124,17 +131,18 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         ]
     else:
         # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
-        services = [munged, {"name": "slurmd", "argv": SLURMD_ARGV, "phase": "finalize"}]
+        # -N: the node's hostname is not its Slurm name with UseEc2Hostnames.
+        services = [munged, {"name": "slurmd", "argv": [*SLURMD_ARGV, "-N", node.name], "phase": "finalize"}]
         if node.static:
             # As ParallelCluster's finalize: a static node resumes itself, so a replacement of a node that was
             # drained (an update's DRAIN) or set down comes back into service. An idle node refuses it: no matter.
             resume = f"scontrol update nodename={node.name} state=resume reason='Node start up' 2>/dev/null || true"
             services.append({"name": "node_start_up", "argv": ["/bin/sh", "-c", resume], "oneshot": True,
                              "phase": "finalize", "timeout": 30.0})
-    return {
+    spec = {
         "name": node.name,
         "cluster": facts.name,
-        "hostname": node.name,
+        "hostname": hostname,
         "role": node.node_type,
         "node_type": node.node_type,
         "accounts": accounts,
@@ -144,6 +152,16 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
         "environment": node_environment(config, catalog, facts, node),
         "keep_failed": facts.keep_failed_nodes,
     }
+    spec["files"] += _cloudwatch_files(config, facts, node, spec["hostname"])
+    return spec
+
+
+def _cloudwatch_files(config, facts: ClusterFacts, node: PlannedNode, hostname: str) -> list[dict]:
+    """The CloudWatch agent's config and control command (their collection is the provider's)."""
+    from paracluster.cwlogs.agent_config import node_files
+
+    return node_files(config, CFN_NODE_TYPES[node.node_type], facts.log_group_name or "NONE", hostname,
+                      facts.node_python, facts.node_pythonpath)
 
 
 def _accounts(users: list[Account], home: bool) -> dict:
@@ -233,6 +251,8 @@ def node_environment(config, catalog, facts: ClusterFacts, node: PlannedNode) ->
         "cluster_user": facts.default_user.name, "default_user_home": "Shared", "ephemeral_dir": ephemeral_dir,
         "stack_arn": facts.stack_arn,
         "head_node_private_ip": facts.head_address, "ebs_shared_dirs": ebs_dirs,
+        "cw_logging_enabled": "true" if facts.log_group_name else "false",
+        "log_group_name": facts.log_group_name or "NONE",
     }
     error_info = {"node_type": node.node_type, "name": node.name}
     if node.node_type == "ComputeNode":

@@ -16,7 +16,19 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol
 
-from paracluster.records import ClusterRecord, FleetStatusRecord, InstanceRecord, NodeFailure, StackEvent, UpdateOutcome
+from paracluster.images.records import ImageRecord, LogEventRecord, OfficialImageRecord
+from paracluster.images.records import LogStreamRecord as ImageLogStreamRecord
+from paracluster.records import (
+    ClusterRecord,
+    FleetStatusRecord,
+    InstanceRecord,
+    LogEventsPage,
+    LogGroupRecord,
+    LogStreamRecord,
+    NodeFailure,
+    StackEvent,
+    UpdateOutcome,
+)
 
 
 @dataclasses.dataclass
@@ -119,7 +131,37 @@ class Services(Protocol):
     def accounting(self, action: str, **request) -> dict: ...
 
 
-class ClusterProvider(Protocol):
+class ImageOperations(Protocol):
+    """Image operations of one provider (build-image and the image verbs). `region` as for clusters."""
+
+    def validate_image(self, image_id: str, config, region: str | None, suppress: tuple[str, ...]) -> list:
+        """Findings of the provider's own checks of an image config (its parent image exists, ...)."""
+
+    def build_image(self, image_id: str, config_text: str, region: str | None,
+                    rollback_on_failure: bool) -> ImageRecord:
+        """Start building the image; return its record (BUILD_IN_PROGRESS)."""
+
+    def describe_image(self, image_id: str, region: str | None) -> ImageRecord: ...
+
+    def list_images(self, region: str | None) -> list[ImageRecord]: ...
+
+    def delete_image(self, image_id: str, region: str | None, force: bool) -> ImageRecord:
+        """Delete the image (refused while clusters use it, unless `force`); return its record (DELETE_IN_PROGRESS)."""
+
+    def official_images(self, region: str | None, os: str | None, architecture: str | None) -> list[OfficialImageRecord]:
+        ...
+
+    def image_log_streams(self, image_id: str, region: str | None) -> list[ImageLogStreamRecord]: ...
+
+    def image_log_events(self, image_id: str, region: str | None, stream: str) -> list[LogEventRecord]:
+        """Every event of one of the image's log streams, oldest first."""
+
+    def image_stack_events(self, image_id: str, region: str | None,
+                           next_token: str | None) -> tuple[list[StackEvent], str | None]:
+        """The image build's steps as stack events, newest first, and the next page's token."""
+
+
+class ClusterProvider(ImageOperations, Protocol):
     """Cluster operations of one provider. `region` selects the clusters of that region (None: every region)."""
 
     name: str
@@ -172,3 +214,26 @@ class ClusterProvider(Protocol):
 
     def dcv_connect(self, name: str, region: str | None) -> dict:
         """Where dcv-connect opens the head node's DCV session, or NotAvailableError saying why there is none."""
+
+    # --- cluster logs, as CloudWatch Logs keeps them: groups, streams, events (times in ms since the epoch) -------
+
+    def cluster_log_group(self, name: str, region: str | None) -> LogGroupRecord:
+        """The log group of an existing cluster, with its head node's hostname; BadRequestError when the cluster's
+        CloudWatch logging is disabled."""
+
+    def log_groups(self, region: str | None) -> list[LogGroupRecord]:
+        """The log groups of the provider's clusters, also those kept after their cluster (DeletionPolicy Retain)."""
+
+    def delete_log_group(self, group: str, region: str | None) -> None:
+        """Delete a log group whose cluster is gone."""
+
+    def log_streams(self, group: LogGroupRecord, prefix: str | None,
+                    next_token: str | None) -> tuple[list[LogStreamRecord], str | None]:
+        """A page of the group's streams by name (those starting with `prefix`), and the next page's token."""
+
+    def log_events(self, group: LogGroupRecord, stream: str, start: int | None, end: int | None,
+                   start_from_head: bool, limit: int | None, next_token: str | None) -> LogEventsPage:
+        """A page of a stream's events in [start, end), as GetLogEvents pages them."""
+
+    def diagnostics(self, name: str, region: str | None):
+        """What `paracluster diagnose` checks, gathered from the cluster's nodes (paracluster.diagnose.facts)."""

@@ -94,7 +94,9 @@ def create_app(tokens: TokenStore, max_body_bytes: int = DEFAULT_MAX_BODY, max_a
     for operation_id, operation in {**OPERATIONS, **PARACLUSTER_OPERATIONS}.items():
         paths.setdefault(operation.path, {})[operation.method] = (operation_id, operation)
     for path, by_method in paths.items():
-        app.add_api_route(path, _path_endpoint(by_method), methods=list(by_method),
+        # Image Builder's log streams are named `<version>/<build>`: the name may hold a (percent-encoded) slash.
+        route = path.replace("{logStreamName}", "{logStreamName:path}")
+        app.add_api_route(route, _path_endpoint(by_method), methods=list(by_method),
                           name=" ".join(operation_id for operation_id, _ in by_method.values()))
     app.add_api_route("/paracluster/v1/token", _whoami, methods=["GET"], name="describe_token")
     app.add_api_route("/", lambda: RedirectResponse("/ui/"), methods=["GET"], include_in_schema=False)

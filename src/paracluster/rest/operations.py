@@ -13,7 +13,7 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paracluster import api
+from paracluster import api, api_images
 from paracluster.errors import NotFoundError
 
 NAME_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]+$"
@@ -96,10 +96,18 @@ def _delete_instances(r) -> dict:
 
 
 def _build_image(r) -> dict:
-    return api.build_image(
+    return api_images.build_image(
         image_id=r.body.imageId, config_text=r.body.imageConfiguration, source="the request's imageConfiguration",
         region=r.region, suppress_validators=tuple(r.suppressValidators or ()),
         validation_failure_level=r.validationFailureLevel or "ERROR", dryrun=bool(r.dryrun),
+        rollback_on_failure=bool(r.rollbackOnFailure),
+    )
+
+
+def _image_log_events(r) -> dict:
+    return api_images.get_image_log_events(
+        image_id=r.imageId, log_stream_name=r.logStreamName, region=r.region, next_token=r.nextToken,
+        start_from_head=bool(r.startFromHead), limit=r.limit, start_time=r.startTime, end_time=r.endTime,
     )
 
 
@@ -132,20 +140,39 @@ OPERATIONS: dict[str, Operation] = {
                                           call=_delete_instances),
     "describe_cluster_instances": Operation("GET", CLUSTER + "/instances", 200,
                                             ("region", "nextToken", "nodeType", "queueName"), call=_instances),
-    "list_cluster_log_streams": Operation("GET", CLUSTER + "/logstreams", 200, ("region", "filters", "nextToken")),
-    "get_cluster_log_events": Operation("GET", CLUSTER + "/logstreams/{logStreamName}", 200, LOG_EVENTS),
+    "list_cluster_log_streams": Operation("GET", CLUSTER + "/logstreams", 200, ("region", "filters", "nextToken"),
+                                          call=lambda r: api.list_cluster_log_streams(
+                                              cluster_name=r.clusterName, filters=r.filters,
+                                              next_token=r.nextToken, region=r.region)),
+    "get_cluster_log_events": Operation("GET", CLUSTER + "/logstreams/{logStreamName}", 200, LOG_EVENTS,
+                                        call=lambda r: api.get_cluster_log_events(
+                                            cluster_name=r.clusterName, log_stream_name=r.logStreamName,
+                                            next_token=r.nextToken, start_from_head=r.startFromHead, limit=r.limit,
+                                            start_time=r.startTime, end_time=r.endTime, region=r.region)),
     "get_cluster_stack_events": Operation("GET", CLUSTER + "/stackevents", 200, ("region", "nextToken"),
                                           call=lambda r: api.get_cluster_stack_events(
                                               cluster_name=r.clusterName, next_token=r.nextToken, region=r.region)),
-    "list_images": Operation("GET", "/v3/images/custom", 200, ("region", "nextToken", "imageStatus")),
+    "list_images": Operation("GET", "/v3/images/custom", 200, ("region", "nextToken", "imageStatus"),
+                             call=lambda r: api_images.list_images(image_status=r.imageStatus, region=r.region,
+                                                                   next_token=r.nextToken)),
     "build_image": Operation("POST", "/v3/images/custom", 202, ("region", "rollbackOnFailure") + VALIDATION,
-                             BuildImageRequestContent, _build_image),
-    "delete_image": Operation("DELETE", IMAGE, 202, ("region", "force")),
-    "describe_image": Operation("GET", IMAGE, 200, ("region",)),
-    "list_image_log_streams": Operation("GET", IMAGE + "/logstreams", 200, ("region", "nextToken")),
-    "get_image_log_events": Operation("GET", IMAGE + "/logstreams/{logStreamName}", 200, LOG_EVENTS),
-    "get_image_stack_events": Operation("GET", IMAGE + "/stackevents", 200, ("region", "nextToken")),
-    "list_official_images": Operation("GET", "/v3/images/official", 200, ("region", "os", "architecture")),
+                             BuildImageRequestContent, _build_image, conflict_status=409),
+    "delete_image": Operation("DELETE", IMAGE, 202, ("region", "force"),
+                              call=lambda r: api_images.delete_image(image_id=r.imageId, force=bool(r.force),
+                                                                     region=r.region)),
+    "describe_image": Operation("GET", IMAGE, 200, ("region",),
+                                call=lambda r: api_images.describe_image(image_id=r.imageId, region=r.region)),
+    "list_image_log_streams": Operation("GET", IMAGE + "/logstreams", 200, ("region", "nextToken"),
+                                        call=lambda r: api_images.list_image_log_streams(
+                                            image_id=r.imageId, region=r.region, next_token=r.nextToken)),
+    "get_image_log_events": Operation("GET", IMAGE + "/logstreams/{logStreamName}", 200, LOG_EVENTS,
+                                      call=_image_log_events),
+    "get_image_stack_events": Operation("GET", IMAGE + "/stackevents", 200, ("region", "nextToken"),
+                                        call=lambda r: api_images.get_image_stack_events(
+                                            image_id=r.imageId, region=r.region, next_token=r.nextToken)),
+    "list_official_images": Operation("GET", "/v3/images/official", 200, ("region", "os", "architecture"),
+                                      call=lambda r: api_images.list_official_images(
+                                          os=r.os, architecture=r.architecture, region=r.region)),
 }
 
 # ParaCluster's own operations, beside /v3 (README: "The REST API"); the dashboard uses them.
@@ -156,4 +183,7 @@ PARACLUSTER_OPERATIONS: dict[str, Operation] = {
     "describe_cluster_node_counts": Operation("GET", OWN + "/nodecounts", 200, ("region",), conflict_status=409,
                                               call=lambda r: api.node_count_history(cluster_name=r.clusterName,
                                                                                     region=r.region)),
+    "describe_cluster_configuration": Operation("GET", OWN + "/configuration", 200, ("region",),
+                                                call=lambda r: api.cluster_configuration(cluster_name=r.clusterName,
+                                                                                         region=r.region)),
 }

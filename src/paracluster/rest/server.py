@@ -41,6 +41,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise BadRequestError(f"failed to listen on {host}:{port}: {err.strerror}; choose another --port or "
                               "--host") from None
+    # Listening at once: a client told the address (the line serve prints) is queued until uvicorn accepts, rather
+    # than refused while uvicorn starts.
+    sock.listen(2048)
     return sock
 
 

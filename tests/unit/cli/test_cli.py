@@ -134,9 +134,17 @@ def test_awsbatch_on_the_local_provider_is_refused(capsys, write_config, tmp_pat
 
 
 def test_build_image_dryrun(capsys, write_config):
-    path = write_config("Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-12345678\n", "image.yaml")
+    from paracluster.providers.local.images.official import host_architecture, official_ami_id
+
+    official = official_ami_id("alinux2023", host_architecture())
+    path = write_config(f"Build:\n  InstanceType: c5.xlarge\n  ParentImage: {official}\n", "image.yaml")
     code, body = run_cli(capsys, "build-image", "-i", "my-image", "-c", str(path), "--dryrun", "true")
     assert (code, body["message"]) == (1, "Request would have succeeded, but DryRun flag is set.")
+    unknown = write_config("Build:\n  InstanceType: c5.xlarge\n  ParentImage: ami-12345678\n", "unknown.yaml")
+    code, body = run_cli(capsys, "build-image", "-i", "my-image", "-c", str(unknown), "--dryrun", "true")
+    assert body["message"] == "Invalid image configuration."
+    assert [(e["type"], e["message"].split(":")[0]) for e in body["configurationValidationErrors"]] == [
+        ("InstanceTypeBaseAMICompatibleValidator", "Build/ParentImage (line 3)")]
     bad = write_config("Build:\n  InstanceType: c5.xlarge\n  Parent: ami-12345678\n", "bad.yaml")
     code, body = run_cli(capsys, "build-image", "-i", "my-image", "-c", str(bad), "--dryrun", "true")
     assert body["message"] == "Invalid image configuration."

@@ -318,3 +318,24 @@ def test_file_hash_operators(tmp_path):
         digest = hashlib.new(algorithm, b"content").hexdigest()
         assert conditions.evaluate({operator: digest.upper(), "path": str(path)})
         assert not conditions.evaluate({operator: digest, "path": str(tmp_path / "missing")})
+
+
+def test_apt_update_os_from_a_mirror_takes_its_lists_and_holds_back_what_it_cannot_have(monkeypatch, tmp_path):
+    monkeypatch.setattr(modules_system.shutil, "which", lambda name: f"/usr/bin/{name}")
+    lists, mirror = tmp_path / "lists", tmp_path / "mirror"
+    (mirror / "lists" / "partial").mkdir(parents=True)
+    lists.mkdir()
+    (lists / "old_Packages").write_text("stale")
+    (lists / "lock").write_text("")
+    (mirror / "lists" / "repo_Packages").write_text("fresh")
+    monkeypatch.setattr(modules_system, "LISTS", str(lists))
+    ctx = RecordingContext()
+    ctx.log = lambda text: ctx.commands.append(f"log: {text}")
+    modules_system.apt_update_os([], [], ctx, mirror=str(mirror))
+    assert sorted(path.name for path in lists.iterdir()) == ["lock", "repo_Packages"]  # no apt-get update
+    assert ctx.commands == [f"log: UpdateOS: took 1 package list files from the host's mirror {mirror}/lists",
+                            "apt-mark showhold",
+                            f"{APT} upgrade --with-new-pkgs -o Dir::Cache::archives={mirror}/archives "
+                            "--ignore-missing"]
+    with pytest.raises(ActionFailed, match="has no lists; the host did not prepare it"):
+        modules_system.apt_update_os([], [], ctx, mirror=str(tmp_path / "none"))

@@ -179,8 +179,9 @@ def test_errors_from_another_process_keep_their_class_when_they_can():
 
 def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     monkeypatch.setattr(runtime, "RUNTIME_ROOT", tmp_path)
-    current, used, unused = (tmp_path / name for name in ("paracluster-new", "paracluster-used", "paracluster-old"))
-    for path in (current, used, unused):
+    current, used, unused, sdk = (tmp_path / name for name in ("paracluster-new", "paracluster-used",
+                                                               "paracluster-old", "aws-sdk-0123456789ab"))
+    for path in (current, used, unused, sdk):
         path.mkdir()
     held = tmp_path / "paracluster-held"  # another host service's copy: in its environment from its start
     held.mkdir()
@@ -188,7 +189,8 @@ def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
     service = subprocess.Popen(["sleep", "30"], env={"PARACLUSTER_NODE_RUNTIME": str(held)})
     try:
         assert runtime.prune_runtimes(keep=current) == [unused]
-        assert current.is_dir() and used.is_dir() and held.is_dir() and not unused.exists()
+        # The nodes' AWS SDK is no copy of the package: it stays, used or not.
+        assert current.is_dir() and used.is_dir() and held.is_dir() and sdk.is_dir() and not unused.exists()
     finally:
         for process in (holder, service):
             process.kill()

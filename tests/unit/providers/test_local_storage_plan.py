@@ -7,7 +7,7 @@ import pytest
 from support import MINIMAL_CLUSTER
 from paracluster.config.load import load_config_text
 from paracluster.config.schema import CLUSTER
-from paracluster.errors import NotFoundError
+from paracluster.errors import BadRequestError, ConflictError, NotFoundError
 from paracluster.node.ephemeral import choose_method
 from paracluster.providers.local.nodes.instancestore import disk_sizes_mib, ephemeral_mount_dir
 from paracluster.plan.inventory import PlannedNode
@@ -87,6 +87,31 @@ def test_existing_ids_must_be_registered(tmp_path):
     wrong = registry.create_file_system("FsxOntap")
     with pytest.raises(NotFoundError, match=r"\(it is a FsxOntap\)"):
         check_existing(_config(MINIMAL_CLUSTER + STORAGE.replace("fsvol-0123456789abcdef0", wrong["id"])), tmp_path)
+
+
+def test_storage_made_with_an_accounts_id_runs_the_config_that_names_it(tmp_path):
+    (tmp_path / "buckets" / "bucket").mkdir(parents=True)
+    registry = Registry(tmp_path)
+    made = registry.create_file_system("FsxOpenZfs", storage_id="fsvol-0123456789abcdef0")
+    assert made["id"] == "fsvol-0123456789abcdef0" and registry.data_dir(made).is_dir()
+    check_existing(_config(MINIMAL_CLUSTER + STORAGE), tmp_path)
+    assert registry.create_volume(2, storage_id="vol-0123456789abcdef0")["id"] == "vol-0123456789abcdef0"
+    assert registry.create_file_system("Efs", storage_id="fs-01234567")["id"] == "fs-01234567"
+    with pytest.raises(ConflictError, match="fsvol-0123456789abcdef0 exists already"):
+        registry.create_file_system("FsxOntap", storage_id="fsvol-0123456789abcdef0")
+
+
+@pytest.mark.parametrize("kind, storage_id", [
+    ("FsxLustre", "fs-01234567"),  # FSx for Lustre ids have 17 characters; EFS ids may have 8
+    ("Efs", "vol-0123456789abcdef0"),
+    ("FileCache", "fc-XYZ"),
+    ("FsxOntap", "fsvol-0123"),
+])
+def test_ids_of_the_wrong_form_are_refused_with_the_configs_own_rule(tmp_path, kind, storage_id):
+    with pytest.raises(BadRequestError, match=f"--id {storage_id} is not a valid {kind} id; use "):
+        Registry(tmp_path).create_file_system(kind, storage_id=storage_id)
+    with pytest.raises(BadRequestError, match="is not a valid Ebs id; use a volume id such as vol-"):
+        Registry(tmp_path).create_volume(1, storage_id="vol-12")
 
 
 def test_node_mounts_list_only_storage_with_a_source():

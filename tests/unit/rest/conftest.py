@@ -12,15 +12,20 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from paracluster import api
-from paracluster.errors import ConflictError, NotFoundError
+from paracluster.errors import BadRequestError, ConflictError, NotFoundError
 from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmJob, SlurmNode, SlurmStatus
 from paracluster.records import (
     ClusterRecord,
     ConfigChange,
     FleetStatusRecord,
     InstanceRecord,
+    LogEvent,
+    LogEventsPage,
+    LogGroupRecord,
+    LogStreamRecord,
     StackEvent,
     UpdateOutcome,
+    format_time,
     now,
 )
 from paracluster.rest.app import create_app
@@ -125,6 +130,59 @@ class MemoryProvider:
     def node_count_history(self, name, region):
         self._get(name, region)
         return [NodeCountSample(now(), {"q1": {"pending": 0, "running": 1}})]
+
+    # Cluster logs: each cluster has a log group with two streams of three events (seconds 1, 2, 3 of 2026-01-02);
+    # groups of deleted clusters stay in `retained`.
+    STREAMS = ("head.i-head.slurmctld", "q1-st-c5-1.i-c1.slurmd")
+    retained: list = []
+
+    def _group(self, name):
+        record = self.clusters[name]
+        return LogGroupRecord(f"/aws/parallelcluster/{name}-202601020304", name, record.region, "2026-01-02T03:04:05.000Z",
+                              180, "Retain", head_node_hostname="head")
+
+    def cluster_log_group(self, name, region):
+        self._get(name, region)
+        if name.startswith("nolog"):
+            raise BadRequestError(f"CloudWatch logging is not enabled for cluster {name}.")
+        return self._group(name)
+
+    def log_groups(self, region):
+        return [self._group(name) for name in self.clusters] + self.retained
+
+    def log_streams(self, group, prefix, next_token):
+        self.calls.append(("log_streams", group.name, prefix, next_token))
+        return [LogStreamRecord(name, f"arn:{name}", "2026-01-02T03:05:00.000Z", "2026-01-02T03:05:01.000Z",
+                                "2026-01-02T03:05:03.000Z", "2026-01-02T03:05:00.000Z", "3")
+                for name in self.STREAMS if not prefix or name.startswith(prefix)], None
+
+    def log_events(self, group, stream, start, end, start_from_head, limit, next_token):
+        from paracluster.cwlogs.query import StoredEvent, event_page
+
+        if stream not in self.STREAMS:
+            raise NotFoundError(f"The specified log stream {stream} does not exist.")
+        base = 1767323100000  # 2026-01-02T03:05:00Z, after the group was made
+        stored = [StoredEvent(i, base + 1000 * (i + 1), base, f"{stream} line {i}") for i in range(3)]
+        page = event_page(stored, start, end, start_from_head, limit, next_token)
+        return LogEventsPage([LogEvent(format_time(e.timestamp / 1000), e.message) for e in page.events],
+                             page.forward_token, page.backward_token)
+
+    def delete_log_group(self, group, region):
+        self.retained = [kept for kept in self.retained if kept.name != group]
+
+    def diagnostics(self, name, region):
+        import copy
+        import json
+        from pathlib import Path
+
+        from paracluster.diagnose.facts import ClusterFacts
+        from paracluster.records import from_data
+
+        self._get(name, region)
+        captured = Path(__file__).parents[1] / "diagnose" / "healthy_cluster.json"
+        facts = from_data(ClusterFacts, copy.deepcopy(json.loads(captured.read_text())))
+        facts.cluster = name
+        return facts
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from paracluster import __version__
 from paracluster.errors import (
     BadRequestError, ClusterError, ConfigValidationError, ConflictError, NotAvailableError, NotFoundError,
 )
-from paracluster.providers.aws import deploy, describe, events, fleet_status
+from paracluster.providers.aws import deploy, describe, events, fleet_status, logs
+from paracluster.providers.aws.image_operations import AwsImageOperations
 from paracluster.providers.aws.lookups import Lookups, template_facts
 from paracluster.providers.aws.naming import CONFIG_FILE, TEMPLATE_FILE, cluster_prefix
 from paracluster.providers.aws.services import AwsServices
@@ -53,7 +54,7 @@ def reset_sessions() -> None:
     _LAST_DESCRIBE.clear()
 
 
-class AwsProvider:
+class AwsProvider(AwsImageOperations):
     """Cluster operations on AWS. Each call is a few AWS requests; long operations are CloudFormation's."""
 
     name = "aws"
@@ -269,3 +270,25 @@ class AwsProvider:
     def dcv_connect(self, name: str, region: str | None) -> dict:
         raise NotAvailableError(f"cluster '{name}' has no DCV server: the aws provider does not install NICE DCV on "
                                 "head nodes yet; use `paracluster ssh` instead")
+
+    # --- cluster logs (providers/aws/logs.py) and diagnosis -----------------------------------------------------
+
+    def cluster_log_group(self, name: str, region: str | None):
+        return logs.cluster_log_group(session_for(region), name)
+
+    def log_groups(self, region: str | None) -> list:
+        return logs.log_groups(session_for(region))
+
+    def delete_log_group(self, group: str, region: str | None) -> None:
+        logs.delete_log_group(session_for(region), group)
+
+    def log_streams(self, group, prefix: str | None, next_token: str | None):
+        return logs.log_streams(session_for(group.region), group.name, prefix, next_token)
+
+    def log_events(self, group, stream: str, start, end, start_from_head: bool, limit, next_token):
+        return logs.log_events(session_for(group.region), group.name, stream, start, end, start_from_head, limit,
+                               next_token)
+
+    def diagnostics(self, name: str, region: str | None):
+        raise NotAvailableError("diagnose runs its checks on the cluster's nodes, whose Slurm the aws provider "
+                                "starts from its part 2 on; use --provider local")

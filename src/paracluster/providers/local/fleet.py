@@ -168,6 +168,8 @@ class LocalFleet:
 
     def terminate(self, request_id: str, instance_ids: list[str]) -> TerminateResult:
         """Stop the nodes behind these instances (or drop reservations); unknown ids are reported as failed."""
+        from paracluster.providers.local.host.pipeline import remove_node_network
+
         store = self.service.store
         with self.service.lock(self.name):
             answered = self._answered(request_id, TerminateResult)
@@ -179,7 +181,7 @@ class LocalFleet:
                        if i in by_id and by_id[i].node.node_type == "ComputeNode"]
             instances.stop_nodes([(n.instance.pid, store.node_dir(self.name, n.name)) for n in to_stop])
             for node in to_stop:
-                instances.remove_network(record, node)
+                remove_node_network(record, node, store.root)
                 instancestore.release(store.cluster_dir(self.name), node.name)
             result = TerminateResult()
 

@@ -6,12 +6,17 @@ from pathlib import Path
 
 from paracluster.errors import BadRequestError, ClusterError
 from paracluster.providers.base import InstanceListing, NodeCountSample, SlurmStatus, SshTarget
+from paracluster.providers.local.images.operations import LocalImageOperations
 from paracluster.providers.local.standins import buckets, keypairs, secrets
 from paracluster.providers.local.host.client import ServiceClient
 from paracluster.records import (
     ClusterRecord,
     FleetStatusRecord,
     InstanceRecord,
+    LogEvent,
+    LogEventsPage,
+    LogGroupRecord,
+    LogStreamRecord,
     NodeFailure,
     StackEvent,
     UpdateOutcome,
@@ -19,8 +24,8 @@ from paracluster.records import (
 )
 
 
-class LocalProvider:
-    """Cluster operations of the local provider; each is one request to the host service."""
+class LocalProvider(LocalImageOperations):
+    """Cluster and image operations of the local provider; each is one request to the host service."""
 
     name = "local"
 
@@ -104,6 +109,35 @@ class LocalProvider:
         return [from_data(NodeCountSample, item)
                 for item in self.client.call("node_count_history", name=name, region=region)]
 
+    # --- cluster logs (host/log_requests.py) and diagnosis (host/diagnostics.py) --------------------------------
+
+    def cluster_log_group(self, name: str, region: str | None) -> LogGroupRecord:
+        return from_data(LogGroupRecord, self.client.call("cluster_log_group", name=name, region=region))
+
+    def log_groups(self, region: str | None) -> list[LogGroupRecord]:
+        return [from_data(LogGroupRecord, item) for item in self.client.call("log_groups", region=region)]
+
+    def delete_log_group(self, group: str, region: str | None) -> None:
+        self.client.call("delete_log_group", group=group)
+
+    def log_streams(self, group: LogGroupRecord, prefix: str | None,
+                    next_token: str | None) -> tuple[list[LogStreamRecord], str | None]:
+        answer = self.client.call("log_streams", group=group.name, prefix=prefix, next_token=next_token)
+        return [from_data(LogStreamRecord, item) for item in answer["streams"]], answer["next_token"]
+
+    def log_events(self, group: LogGroupRecord, stream: str, start: int | None, end: int | None,
+                   start_from_head: bool, limit: int | None, next_token: str | None) -> LogEventsPage:
+        answer = self.client.call("log_events", group=group.name, stream=stream, start=start, end=end,
+                                  start_from_head=start_from_head, limit=limit, next_token=next_token)
+        # Built directly rather than by from_data: a page holds up to 10,000 events.
+        return LogEventsPage([LogEvent(item["timestamp"], item["message"]) for item in answer["events"]],
+                             answer["next_forward_token"], answer["next_backward_token"])
+
+    def diagnostics(self, name: str, region: str | None):
+        from paracluster.diagnose.facts import ClusterFacts
+
+        return from_data(ClusterFacts, self.client.call("diagnostics", name=name, region=region))
+
 
 class LocalKeyPairs:
     """Key pairs kept in the state directory (the private key of one made here stays there, mode 0600)."""
@@ -184,9 +218,11 @@ class LocalServices:
             if action == "delete":
                 return {"deleted": public(registry.delete(request["storage_id"]))}
             if action == "create-volume" and request["storage_type"] == "Ebs":
-                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"))
+                entry = registry.create_volume(request.get("size") or 1, name=request.get("name"),
+                                               storage_id=request.get("storage_id"))
             elif action in ("create-volume", "create-file-system"):
-                entry = registry.create_file_system(request["storage_type"], name=request.get("name"))
+                entry = registry.create_file_system(request["storage_type"], name=request.get("name"),
+                                                    storage_id=request.get("storage_id"))
             else:
                 raise BadRequestError(f"storage action '{action}' is unknown")
         return {"created": public(entry)}

@@ -188,7 +188,9 @@ function select(name) {
   $("#cluster").hidden = false;
   $("#cluster-name").textContent = name;
   $("#delete-confirm").hidden = true;
+  $("#update-form").hidden = true;
   $("#logs").replaceChildren();
+  $("#log-events").replaceChildren();
   for (const id of ["#slurm-nodes", "#slurm-jobs", "#slurm-accounting", "#instances", "#node-chart"]) {
     $(id).replaceChildren();
   }
@@ -302,13 +304,101 @@ async function deleteSelected(event) {
   } catch (err) { notice(err.message); }
 }
 
-// Operations ParaCluster does not have yet: they call their endpoints, which answer 501 with a sentence.
-async function notYet(method, path, target) {
+// --- update: the cluster's configuration in an editor; a dry run shows the change set, then the update applies it ---
+
+async function openUpdate() {
+  const name = state.selected;
+  const form = $("#update-form");
+  $("#update-result").replaceChildren();
+  $("#update-apply").disabled = true;
   try {
-    await call(method, path, method === "PUT" ? { clusterConfiguration: "" } : undefined);
+    const answer = await call("GET", `${own(name)}/configuration`);
+    if (name !== state.selected) return;
+    $("#update-config").value = answer.clusterConfiguration;
+    form.hidden = false;
+  } catch (err) { notice(err.message); }
+}
+
+function changeTable(changes, errors = []) {
+  const why = Object.fromEntries(errors.map((e) => [e.parameter, e.message]));
+  return table(["Parameter", "Current", "Requested", "Refused because"], changes.map((c) => ({
+    c, cells: [c.parameter, JSON.stringify(c.currentValue), JSON.stringify(c.requestedValue), why[c.parameter] || ""],
+  })), (row) => ({ class: why[row.c.parameter] ? "change refused" : "change", "data-parameter": row.c.parameter }));
+}
+
+async function submitUpdate(dryrun) {
+  const name = state.selected;
+  const text = $("#update-config").value;
+  const result = $("#update-result");
+  result.replaceChildren(el("p", { class: "muted" }, dryrun ? "Checking..." : "Updating..."));
+  try {
+    const answer = await call("PUT", `${cluster(name)}${dryrun ? "?dryrun=true" : ""}`, { clusterConfiguration: text });
+    result.replaceChildren(el("p", { class: "ok", id: "update-message" }, `Updating ${name}:`),
+      changeTable(answer.changeSet || []));
+    $("#update-apply").disabled = true;
+    notice(`Updating ${name}.`, "info");
+    refreshSelected();
   } catch (err) {
-    const text = err.status === 501 ? `Not available yet: ${err.message}` : err.message;
-    if (target) target.replaceChildren(el("p", { class: "muted" }, text)); else notice(text, "info");
+    const ok = err.status === 412;  // a dry run that would succeed: its change set is what the update would do
+    $("#update-apply").disabled = state.readOnly || !ok;
+    const parts = [el("p", { class: ok ? "ok" : "error", id: "update-message" },
+      ok ? "These changes can be applied now:" : err.message)];
+    if (err.body.changeSet) parts.push(changeTable(err.body.changeSet, err.body.updateValidationErrors || []));
+    const messages = err.body.configurationValidationErrors || [];
+    if (messages.length) parts.push(configListing(text, messages));
+    result.replaceChildren(...parts);
+  }
+}
+
+// --- logs: a cluster's log streams, and the latest events of one (earlier ones on demand) ------------------------
+
+async function loadLogStreams() {
+  const name = state.selected;
+  const target = $("#logs");
+  $("#log-events").replaceChildren();
+  try {
+    const streams = [];
+    let token = null;
+    do {
+      const page = await call("GET", `${cluster(name)}/logstreams${token ? `?nextToken=${encodeURIComponent(token)}` : ""}`);
+      streams.push(...page.logStreams);
+      token = page.nextToken;
+    } while (token);
+    if (name !== state.selected) return;
+    if (!streams.length) {
+      target.replaceChildren(el("p", { class: "muted" }, "No log streams yet."));
+      return;
+    }
+    target.replaceChildren(table(["Stream", "Last event", "Last read"], streams.map((s) => ({
+      s, cells: [el("a", { href: "#", class: "stream" }, s.logStreamName), s.lastEventTimestamp, age(s.lastIngestionTime) + " ago"],
+    })), (row) => ({ "data-stream": row.s.logStreamName })));
+    for (const link of target.querySelectorAll("a.stream")) {
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        showLogEvents(link.closest("tr").dataset.stream);
+      });
+    }
+  } catch (err) {
+    target.replaceChildren(el("p", { class: "muted" }, err.message));
+  }
+}
+
+async function showLogEvents(stream, before = null, shown = []) {
+  const name = state.selected;
+  const path = `${cluster(name)}/logstreams/${encodeURIComponent(stream)}?limit=200` +
+    (before ? `&nextToken=${encodeURIComponent(before)}` : "");
+  try {
+    const page = await call("GET", path);
+    if (name !== state.selected) return;
+    const events = [...page.events, ...shown];
+    const lines = events.map((e) => el("div", { class: "log-line" },
+      el("span", { class: "number" }, e.timestamp), el("code", {}, e.message)));
+    const earlier = el("button", { type: "button", id: "log-earlier", disabled: !page.events.length }, "Earlier events");
+    earlier.addEventListener("click", () => showLogEvents(stream, page.prevToken, events));
+    $("#log-events").replaceChildren(el("h4", {}, stream), earlier,
+      el("div", { class: "listing", id: "log-listing" }, ...(lines.length ? lines : [el("p", { class: "muted" }, "No events.")])));
+  } catch (err) {
+    $("#log-events").replaceChildren(el("p", { class: "muted" }, err.message));
   }
 }
 
@@ -365,16 +455,30 @@ function readUpload() {
 // --- images ------------------------------------------------------------------------------------------------------
 
 async function loadImages() {
-  for (const [path, target] of [["/v3/images/custom?imageStatus=AVAILABLE", "#custom-images"],
-    ["/v3/images/official", "#official-images"]]) {
-    try {
-      const answer = await call("GET", path);
-      $(target).replaceChildren(table(["Image", "Status / OS", "Version"], answer.images.map((i) => ({
-        cells: [i.imageId || i.name, i.imageBuildStatus || i.os, i.version] }))));
-    } catch (err) {
-      $(target).replaceChildren(el("p", { class: "muted" }, err.status === 501 ? `Not available yet: ${err.message}`
-        : err.message));
-    }
+  const target = $("#custom-images");
+  try {
+    const lists = await Promise.all(["AVAILABLE", "PENDING", "FAILED"].map(
+      (status) => call("GET", `/v3/images/custom?imageStatus=${status}`)));
+    const images = lists.flatMap((answer) => answer.images);
+    // A failed build's reason is in its description only.
+    const reasons = await Promise.all(images.map((i) => i.imageBuildStatus === "BUILD_FAILED"
+      ? call("GET", `/v3/images/custom/${encodeURIComponent(i.imageId)}`).then(
+        (d) => d.imagebuilderImageStatusReason || d.cloudformationStackStatusReason || "", () => "")
+      : Promise.resolve("")));
+    target.replaceChildren(images.length
+      ? table(["Image", "Status", "AMI", "Version", "Reason"], images.map((i, n) => ({
+        cells: [i.imageId, i.imageBuildStatus, (i.ec2AmiInfo || {}).amiId || "", i.version, reasons[n]] })),
+      (row) => ({ "data-image": row.cells[0] }))
+      : el("p", { class: "muted" }, "No custom images yet: build one with paracluster build-image."));
+  } catch (err) {
+    target.replaceChildren(el("p", { class: "muted" }, err.message));
+  }
+  try {
+    const answer = await call("GET", "/v3/images/official");
+    $("#official-images").replaceChildren(table(["AMI", "OS", "Architecture", "Name"], answer.images.map((i) => ({
+      cells: [i.amiId, i.os, i.architecture, i.name] }))));
+  } catch (err) {
+    $("#official-images").replaceChildren(el("p", { class: "muted" }, err.message));
   }
 }
 
@@ -398,8 +502,15 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#delete-cancel").addEventListener("click", () => { $("#delete-confirm").hidden = true; });
   $("#delete-confirm").addEventListener("submit", deleteSelected);
-  $("#update-cluster").addEventListener("click", () => notYet("PUT", cluster(state.selected)));
-  $("#load-logs").addEventListener("click", () => notYet("GET", `${cluster(state.selected)}/logstreams`, $("#logs")));
+  $("#update-cluster").addEventListener("click", openUpdate);
+  $("#update-check").addEventListener("click", () => submitUpdate(true));
+  $("#update-config").addEventListener("input", () => { $("#update-apply").disabled = true; });
+  $("#update-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitUpdate(false);
+  });
+  $("#update-cancel").addEventListener("click", () => { $("#update-form").hidden = true; });
+  $("#load-logs").addEventListener("click", loadLogStreams);
   $("#create-file").addEventListener("change", readUpload);
   $("#validate-submit").addEventListener("click", () => submitConfig(true));
   $("#create-form").addEventListener("submit", (event) => {

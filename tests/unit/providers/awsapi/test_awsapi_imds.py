@@ -11,7 +11,6 @@ from paracluster.providers.local.standins.awsapi.imds import (
     NodeRecord,
     Tokens,
     answer,
-    ec2_hostname,
     http_tokens_for,
 )
 
@@ -155,9 +154,7 @@ def test_records_round_trip_and_reject_unknown_fields():
         NodeRecord.from_dict({**RECORD.to_dict(), "instance_name": "x"})
 
 
-def test_ec2_hostnames_follow_the_region():
-    assert ec2_hostname("10.1.2.3", "us-east-1") == "ip-10-1-2-3.ec2.internal"
-    assert ec2_hostname("10.1.2.3", "eu-west-1") == "ip-10-1-2-3.eu-west-1.compute.internal"
+def test_services_follow_the_partition():
     assert get("/latest/meta-data/services/partition") == (200, "aws")
     china = NodeRecord(**{**RECORD.to_dict(), "region": "cn-north-1"})
     assert get("/latest/meta-data/services/domain", record=china) == (200, "amazonaws.com.cn")

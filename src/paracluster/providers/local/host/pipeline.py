@@ -16,6 +16,7 @@ from paracluster.errors import ClusterError
 from paracluster.plan import ClusterPlan
 from paracluster.plan.inventory import assign_slots
 from paracluster.providers.local.standins import accounting, loadbalancer, storage
+from paracluster.providers.local.standins.awsapi import cluster as awsapi
 from paracluster.providers.local.nodes import instances, instancestore, network
 from paracluster.providers.local.fleet import forget_answers, record_bootstrap_failures
 from paracluster.providers.local.nodes.spec import build_node_spec, choose_accounts, cluster_files
@@ -120,6 +121,11 @@ def bridge_owner(store: StateStore, record: ClusterState) -> str:
     return f"paracluster {record.name} {store.cluster_dir(record.name)}"
 
 
+def start_aws_endpoints(ctx: Creation) -> None:
+    """Serve the local buckets as S3 and the local secrets as Secrets Manager on the cluster network."""
+    awsapi.start_endpoints(ctx.settings.state_path, ctx.record)
+
+
 def check_secrets(ctx: Creation) -> None:
     """Every secret the configuration names must be in the local store before anything is created."""
     accounting.check_secrets(ctx.settings.state_path, ctx.config)
@@ -222,6 +228,8 @@ def start_node(ctx: Creation, node: NodeRecord, wait: bool = True, save: bool = 
             spec["inject_failure"] = "injected bootstrap failure (setting local.inject_bootstrap_failures)"
         instance_id = node.instance.instance_id if node.instance else instances.new_instance_id()
         node.instance = Instance(instance_id, "pending", now())
+        awsapi.register_node(ctx.settings.state_path, ctx.config, ctx.plan.catalog, ctx.record, node, netns,
+                             ctx.settings["local.instance_metadata_tags"])
         node.instance.pid = instances.boot_node(spec, node_dir, netns)
     if save:
         ctx.save()
@@ -237,7 +245,8 @@ def start_login_nodes(ctx: Creation) -> None:
 
 def start_login_load_balancer(ctx: Creation) -> None:
     """Put HAProxy in front of each login pool (ParallelCluster's Network Load Balancer), on the host's address."""
-    listen = loadbalancer.ensure(ctx.record, ctx.dir, network.gateway(ipaddress.ip_network(ctx.record.network.subnet)))
+    listen = loadbalancer.ensure(ctx.record, ctx.dir, network.gateway(ipaddress.ip_network(ctx.record.network.subnet)),
+                                 ctx.settings["login_extra_ports"])
     if listen is None:
         return
     ctx.save()
@@ -286,6 +295,7 @@ def wait_for_compute_nodes(ctx: Creation) -> None:
 CREATE_STEPS = [
     ("Secrets", "check the secrets the configuration names", check_secrets),
     ("ClusterNetwork", "allocate the cluster network and create its bridge", allocate_network),
+    ("AwsEndpoints", "start the cluster's S3 and Secrets Manager endpoints", start_aws_endpoints),
     ("SharedFiles", "prepare shared directories, keys and Slurm configuration", prepare_shared),
     ("SharedStorage", "create or attach the shared storage", attach_storage),
     ("RootLayers", "mount the nodes' root layers", mount_overlay_tmpfs),
@@ -407,9 +417,19 @@ def _remove_network(record: ClusterState, store: StateStore) -> None:
     if record.network is None:
         return
     for node in record.nodes.values():
-        instances.remove_network(record, node)
+        remove_node_network(record, node, store.root)
     accounting.disconnect_accounting(record)
     network.delete_bridge(record.network.index, bridge_owner(store, record))
+
+
+def remove_node_network(record: ClusterState, node: NodeRecord, state_dir) -> None:
+    """Stop serving the node's IMDS, then remove its namespace (the server's socket there would keep it alive)."""
+    awsapi.unregister_node(state_dir, record, node)
+    instances.remove_network(record, node)
+
+
+def _stop_aws_endpoints(record: ClusterState, store: StateStore) -> None:
+    awsapi.stop_endpoints(store.root, record)
 
 
 def _release_instance_stores(record: ClusterState, store: StateStore) -> None:
@@ -434,6 +454,7 @@ def _unmount_root_layers(record: ClusterState, store: StateStore) -> None:
 TEARDOWN_STEPS = [
     ("LoginNodesLoadBalancer", "stop the login load balancer", _stop_load_balancer),
     ("Nodes", "stop the nodes", _stop_nodes),
+    ("AwsEndpoints", "stop the cluster's S3 and Secrets Manager endpoints", _stop_aws_endpoints),
     ("ClusterNetwork", "remove the cluster network", _remove_network),
     ("InstanceStores", "release the instance store disks", _release_instance_stores),
     ("SharedStorage", "detach or delete the shared storage", _release_shared_storage),

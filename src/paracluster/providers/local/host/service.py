@@ -20,10 +20,13 @@ from pathlib import Path
 from paracluster import __version__, rpc
 from paracluster.errors import BadRequestError, ClusterError, ConflictError, NotFoundError
 from paracluster.providers.local.host import accounting_requests as accounting_service
+from paracluster.providers.local.host import log_requests
+from paracluster.providers.local.host import image_requests
 from paracluster.providers.local.host import pipeline as pipeline
 from paracluster.providers.local.nodes import instances
 from paracluster.providers.local.host import views
 from paracluster.providers.local.host.faults import Faults
+from paracluster.providers.local.host.logcollect import LogCollector
 from paracluster.providers.local.host.commands import ChildReaper
 from paracluster.providers.local.nodes.runtime import code_digest, install_runtime
 from paracluster.providers.local.host.state import ClusterState, Desired, Observed, StateStore
@@ -39,6 +42,9 @@ REQUESTS = frozenset({
     "list_databases", "delete_database", "create_slurmdbd", "list_slurmdbds", "delete_slurmdbd",
     "update_cluster", "delete_cluster_instances", "stack_events",
     "slurm_status", "node_count_history",
+    "cluster_log_group", "log_groups", "delete_log_group", "log_streams", "log_events", "diagnostics",
+    "build_image", "describe_image", "list_images", "delete_image", "image_log_streams", "image_log_events",
+    "image_stack_events",
 })
 CREATED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED")  # a failed update was rolled back: it works
 
@@ -56,6 +62,7 @@ class Service:
         self._workers: dict[str, threading.Thread] = {}
         self._fleets: dict[str, object] = {}
         self._plans: dict[str, tuple[str, object]] = {}
+        self.collector = LogCollector(self)  # serve() starts its thread
 
     def lock(self, name: str) -> threading.Lock:
         """The cluster's operation lock (create, delete and fleet operations take turns)."""
@@ -173,6 +180,8 @@ class Service:
 
                 self._stack_events(self.store.update(name, failed), "DELETE").stack("DELETE_FAILED", reason)
                 return
+            self.collector.cluster_deleted(record)  # its log group goes or stays, by its DeletionPolicy
+            image_requests.collect_garbage(self)  # layers of force-deleted images that only this cluster used
             self.store.remove(name)
             self._plans.pop(name, None)
             LOG.info("delete %s: complete (%.2fs)", name, time.monotonic() - started)
@@ -342,6 +351,8 @@ class Service:
 
     def resume(self) -> None:
         """Continue what a previous service instance left under way (steps are idempotent)."""
+        self._background("awsapi", self._start_aws_standins)
+        image_requests.resume(self)
         for record in self.store.records():
             if record.status not in ("DELETE_IN_PROGRESS", "CREATE_FAILED"):
                 self.ensure_fleet(record.name)
@@ -356,6 +367,22 @@ class Service:
             elif record.status == "UPDATE_IN_PROGRESS":
                 LOG.info("resuming the update of %s", record.name)
                 self._background(f"update-{record.name}", self._run_update, record.name)
+
+    def _start_aws_standins(self) -> None:
+        """Serve IMDS, and the endpoints of the clusters whose nodes run (the stand-ins stop with the service)."""
+        from paracluster.providers.local.standins.awsapi import cluster as awsapi
+        from paracluster.providers.local.standins.awsapi import imds_server
+
+        try:
+            imds_server.start(self.store.root)
+        except ClusterError as err:  # nodes that boot later ask again, and fail with the reason
+            LOG.error("failed to start the IMDS server: %s", err)
+        for record in self.store.records():
+            if record.network is not None and record.status != "DELETE_IN_PROGRESS" and not record.observed.rolled_back:
+                try:
+                    awsapi.start_endpoints(self.store.root, record)
+                except ClusterError as err:
+                    LOG.error("failed to start the AWS endpoints of cluster %s: %s", record.name, err)
 
     # --- the dashboard's Slurm view and node counts (host/slurm_watch.py) -------------------------------------
 
@@ -374,6 +401,54 @@ class Service:
         self.record(name, region)
         sampler = getattr(self, "_sampler", None)
         return to_data(sampler.history(name)) if sampler else []
+
+    # --- cluster logs (host/log_requests.py, logcollect.py) and diagnosis (host/diagnostics.py) -----------------
+
+    def cluster_log_group(self, name: str, region: str | None = None) -> dict:
+        return log_requests.cluster_log_group(self, name, region)
+
+    def log_groups(self, region: str | None = None) -> list:
+        return log_requests.log_groups(self, region)
+
+    def delete_log_group(self, group: str) -> dict:
+        return log_requests.delete_log_group(self, group)
+
+    def log_streams(self, group: str, prefix: str | None = None, next_token: str | None = None) -> dict:
+        return log_requests.log_streams(self, group, prefix, next_token)
+
+    def log_events(self, group: str, stream: str, start: int | None = None, end: int | None = None,
+                   start_from_head: bool = False, limit: int | None = None, next_token: str | None = None) -> dict:
+        return log_requests.log_events(self, group, stream, start, end, start_from_head, limit, next_token)
+
+    def diagnostics(self, name: str, region: str | None = None) -> dict:
+        from paracluster.providers.local.host import diagnostics
+
+        return to_data(diagnostics.gather(self, self.record(name, region)))
+
+
+    # --- images (host/image_requests.py) ----------------------------------------------------------------------
+
+    def build_image(self, image_id: str, config_text: str, region: str | None = None,
+                    rollback_on_failure: bool = False) -> dict:
+        return image_requests.build_image(self, image_id, config_text, region, rollback_on_failure)
+
+    def describe_image(self, image_id: str, region: str | None = None) -> dict:
+        return image_requests.describe_image(self, image_id, region)
+
+    def list_images(self, region: str | None = None) -> list:
+        return image_requests.list_images(self, region)
+
+    def delete_image(self, image_id: str, region: str | None = None, force: bool = False) -> dict:
+        return image_requests.delete_image(self, image_id, region, force)
+
+    def image_log_streams(self, image_id: str, region: str | None = None) -> list:
+        return image_requests.image_log_streams(self, image_id, region)
+
+    def image_log_events(self, image_id: str, stream: str, region: str | None = None) -> list:
+        return image_requests.image_log_events(self, image_id, stream, region)
+
+    def image_stack_events(self, image_id: str, next_token: str | None = None, region: str | None = None) -> dict:
+        return image_requests.image_stack_events(self, image_id, next_token, region)
 
 
 def serve(settings: Settings) -> None:
@@ -398,12 +473,22 @@ def serve(settings: Settings) -> None:
     socket_path.chmod(0o600)
     service.resume()
     service.start_sampler()
+    instances.STOPPED_OBSERVERS.append(service.collector.nodes_stopped)
+    service.collector.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     LOG.info("host service %s listening on %s (settings from %s)", os.getpid(), socket_path, settings.source)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         socket_path.unlink(missing_ok=True)
+        _stop_aws_standins(state)
+
+
+def _stop_aws_standins(state: Path) -> None:
+    """The AWS stand-ins run this service's code: they stop with it, and the next service starts them again."""
+    from paracluster.providers.local.standins.awsapi import cluster as awsapi
+
+    awsapi.stop_all(state)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from paracluster.providers.local.host.pipeline import (
     Creation,
     boot_and_wait,
     plan_node_records,
+    remove_node_network,
     start_login_load_balancer,
 )
 from paracluster.providers.local.host.state import ClusterState, NodeRecord, UpdateRequest
@@ -145,7 +146,7 @@ def retire_nodes(ctx: Updating) -> None:
     instances.stop_nodes([(node.instance.pid if node.instance else None, ctx.store.node_dir(record.name, node.name))
                           for node in gone])
     for node in gone:
-        instances.remove_network(record, node)
+        remove_node_network(record, node, ctx.store.root)
         instancestore.release(ctx.dir, node.name)
     forget_answers(record, [node.instance.instance_id for node in gone if node.instance])
     record.reservations = {key: value for key, value in record.reservations.items() if value.requested_for in planned}

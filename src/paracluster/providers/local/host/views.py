@@ -64,7 +64,8 @@ def _login_pools(record: ClusterState, store: StateStore) -> list[LoginPoolRecor
         pools.append(LoginPoolRecord(name=pool, address=entry["address"], port=entry["port"],
                                      status="active" if counts is not None else "failed",
                                      healthy=(counts or {}).get("healthy", 0),
-                                     unhealthy=(counts or {}).get("unhealthy", 0)))
+                                     unhealthy=(counts or {}).get("unhealthy", 0),
+                                     extra_ports=[item["port"] for item in entry.get("extra", [])]))
     return pools
 
 

@@ -26,8 +26,11 @@ def new_instance_id() -> str:
     return "i-" + secrets.token_hex(9)[:17]
 
 
-def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
-    """Write the node's spec, boot it and return its PID 1 (a host PID); raise ClusterError if it cannot start."""
+def boot_node(spec: dict, node_dir: Path, netns_path: str, fresh_root: bool = True) -> int:
+    """Write the node's spec, boot it and return its PID 1 (a host PID); raise ClusterError if it cannot start.
+
+    `fresh_root` False keeps the root disk (the overlay's upper layer) of the node's previous boot: a restart, as an
+    image build's Reboot step asks for."""
     # The spec holds keys (the head node's JWT key, the sshd host key): root only, on the host and in the node.
     node_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     node_dir.chmod(0o700)
@@ -37,11 +40,12 @@ def boot_node(spec: dict, node_dir: Path, netns_path: str) -> int:
     overlay = spec["overlay"]
     # Every boot is a new instance with a fresh root disk: what an earlier instance of this node wrote (custom
     # actions' marks, accounts, logs) must not make this one skip its bootstrap.
-    for key in ("upper", "work"):
+    for key in ("upper", "work") if fresh_root else ():
         shutil.rmtree(overlay[key], ignore_errors=True)
     for key in ("upper", "work", "root"):
         Path(overlay[key]).mkdir(parents=True, exist_ok=True)
-    rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
+    if fresh_root:  # a restarted node keeps its /etc as it left it
+        rootfs.prepare_upper(spec, Path(overlay["upper"]), node_python(), node_pythonpath())
     spec_path = node_dir / "spec.json"
     with os.fdopen(os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         out.write(json.dumps(spec, indent=1))
@@ -144,6 +148,9 @@ def stop_node(pid: int | None, node_dir: Path, timeout: float = 5.0) -> None:
 
 POWEROFF = signal.SIGRTMIN + 4
 PARALLEL_NODE_OPERATIONS = 8  # nodes boot in parallel; more threads only contend for two cores
+# Called with the directories of nodes that stopped, once their processes are gone: the host service's log
+# collector reads their last lines there, before a next boot of the node wipes its root layer.
+STOPPED_OBSERVERS: list = []
 
 
 def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> None:
@@ -171,6 +178,8 @@ def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> No
         time.sleep(0.02)
     for _, node_dir in nodes:
         cgroups.remove(str(node_dir))
+    for observer in STOPPED_OBSERVERS:
+        observer([node_dir for _, node_dir in nodes])
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import ipaddress
 import subprocess
+import time
 from pathlib import Path
 
 from paracluster.errors import ClusterError
@@ -19,6 +20,7 @@ from paracluster.providers.local.host import commands as hostcmd
 LOCK_FILE = Path("/run/lock/paracluster-network.lock")
 
 NETNS_DIR = Path("/run/netns")
+VETH_RELEASE_TIMEOUT = 5.0  # seconds a deleted node namespace's veth may take to go
 
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -160,6 +162,12 @@ def delete_node_network(cluster: str, node: str, index: int, node_index: int) ->
     namespace = netns_name(cluster, node)
     if (NETNS_DIR / namespace).exists():
         run(["ip", "netns", "del", namespace], check=False)
+        # The kernel tears a namespace down after its last user lets go (a process still exiting, a socket), and
+        # its veth with it: a node booted again at once must not find the old host end still there.
+        veth = veth_name(index, node_index)
+        deadline = time.monotonic() + VETH_RELEASE_TIMEOUT
+        while link_exists(veth) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def node_address(subnet: ipaddress.IPv4Network, node_index: int) -> str:

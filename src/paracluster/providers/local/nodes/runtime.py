@@ -81,8 +81,9 @@ def prune_runtimes(keep: Path) -> list[Path]:
     """
     if not RUNTIME_ROOT.is_dir():
         return []
-    # A copy being staged (`.tmp<pid>`) belongs to a service installing it right now.
-    candidates = [path for path in RUNTIME_ROOT.iterdir()
+    # Only copies of the package (anything else there, such as an older install of the nodes' AWS SDK, stays), and not
+    # one being staged (`.tmp<pid>`): it belongs to a service installing it right now.
+    candidates = [path for path in RUNTIME_ROOT.glob("paracluster-*")
                   if path.is_dir() and path != keep and ".tmp" not in path.name]
     if not candidates:
         return []

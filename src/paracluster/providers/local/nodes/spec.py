@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from paracluster.plan import ClusterPlan
+from paracluster.plan.identity import ec2_short_hostname, hosts_line
 from paracluster.plan.spec import Account, ClusterFacts, NodeKeys, default_user_name, node_spec
 from paracluster.plan.slurm import Timers, knobs, program_scripts, render_input
 from paracluster.providers.local.standins import accounting, keypairs
@@ -71,7 +72,7 @@ def choose_accounts(record: ClusterState, config) -> None:
         record.rest_user = host_or_new_account(accounting.REST_USER, 64200)
 
 
-def facts(record: ClusterState, settings) -> ClusterFacts:
+def facts(record: ClusterState, settings, extra_files: tuple[dict, ...] = ()) -> ClusterFacts:
     from paracluster.providers.local.nodes.runtime import node_python, node_pythonpath
     from paracluster.providers.local.host.views import stack_arn
 
@@ -80,7 +81,7 @@ def facts(record: ClusterState, settings) -> ClusterFacts:
         name=record.name,
         region=record.region,
         stack_arn=stack_arn(record),
-        head_name=head.name,
+        head_name=ec2_short_hostname(head.address),  # the head node keeps EC2's hostname, as in ParallelCluster
         head_address=head.address,
         default_user=record.default_user,
         rest_user=record.rest_user,
@@ -89,7 +90,18 @@ def facts(record: ClusterState, settings) -> ClusterFacts:
         node_pythonpath=node_pythonpath(),
         ebs_volume_ids=tuple(item["id"] for item in record.storage if item["type"] == "Ebs"),
         keep_failed_nodes=bool(settings["keep_failed_nodes"]),
+        extra_files=extra_files,
     )
+
+
+def node_facts(record: ClusterState, config, settings, extra_files: tuple[dict, ...] = ()) -> ClusterFacts:
+    """The facts a node spec needs: the cluster's, and its log group (ParallelCluster's name; none when disabled)."""
+    import dataclasses
+
+    from paracluster.providers.local.standins.cwlogs import cluster_log_group
+
+    group = cluster_log_group(record, config)
+    return dataclasses.replace(facts(record, settings, extra_files), log_group_name=group.name if group else None)
 
 
 def timers(settings) -> Timers:
@@ -153,7 +165,8 @@ def cluster_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path, se
 
 def write_hosts(record: ClusterState, config, cluster_dir: Path, settings) -> None:
     """Every node name the cluster may have, at its fixed address (Slurm's cloud_dns), and the database's name."""
-    hosts = ["127.0.0.1 localhost"] + [f"{node.address} {node.name}" for node in record.nodes.values()]
+    hosts = ["127.0.0.1 localhost"] + [hosts_line(config, record.name, record.region, node.node, node.address)
+                                       for node in record.nodes.values()]
     hosts += accounting.hosts_entries(record, config, settings.state_path)
     (cluster_dir / "hosts").write_text("\n".join(hosts) + "\n")
 
@@ -222,7 +235,9 @@ def write_slurm_files(record: ClusterState, plan: ClusterPlan, cluster_dir: Path
 
 def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, cluster_dir: Path, settings) -> dict:
     """The spec the node's PID 1 reads: the plan's spec plus root layers, mounts, scripts and storage."""
+    from paracluster.providers.local.images.store import node_lower_dirs
     from paracluster.providers.local.standins import actions
+    from paracluster.providers.local.standins.awsapi import cluster as awsapi_cluster
     from paracluster.providers.local.standins.storage import node_mounts
 
     name = node.name
@@ -231,7 +246,9 @@ def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, c
         ssh_host_key=(cluster_dir / "ssh" / "ssh_host_ed25519_key").read_text(),
         jwt_key=(cluster_dir / "jwt" / "jwt_hs256.key").read_bytes() if node_type == "HeadNode" else None,
     )
-    spec = node_spec(plan.config, plan.catalog, facts(record, settings), node.node, node.address, keys)
+    aws_files = awsapi_cluster.node_files(settings.state_path, record)
+    spec = node_spec(plan.config, plan.catalog, node_facts(record, plan.config, settings, aws_files), node.node,
+                     node.address, keys)
     ovl = cluster_dir / "ovl" / name
     shared = shared_dirs(cluster_dir)
     storage = node_mounts(record)
@@ -248,7 +265,8 @@ def build_node_spec(record: ClusterState, plan: ClusterPlan, node: NodeRecord, c
         binds.append({"source": str(cluster_dir / "fleet"), "target": "/run/paracluster/fleet"})
     node_dir = cluster_dir / "nodes" / name  # StateStore.node_dir
     spec.update(
-        overlay={"lower": "/", "upper": str(ovl / "upper"), "work": str(ovl / "work"), "root": str(ovl / "root")},
+        overlay={"lower": node_lower_dirs(settings.state_path, plan.config, node.node), "upper": str(ovl / "upper"),
+                 "work": str(ovl / "work"), "root": str(ovl / "root")},
         node_dir=str(node_dir),
         binds=binds,
         actions=actions.resolve(plan.config, node.node, settings.state_path, cluster_dir, node_dir),

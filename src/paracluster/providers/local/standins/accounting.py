@@ -16,6 +16,7 @@ import secrets as random
 from pathlib import Path
 
 from paracluster.errors import ClusterError
+from paracluster.plan.identity import ec2_short_hostname
 from paracluster.plan.spec import JWT_KEY, SLURMRESTD_PORT
 from paracluster.providers.local.standins import database, secrets
 from paracluster.providers.local.host.state import ClusterState
@@ -117,7 +118,7 @@ def write_files(record: ClusterState, config, conf_dir: Path, state_dir: Path) -
         return
     host, port = database.parse_uri(settings.database.uri)
     inp = slurmdbd.SlurmdbdInput(
-        dbd_host=record.head.name, storage_host=host, storage_port=port,
+        dbd_host=ec2_short_hostname(record.head.address), storage_host=host, storage_port=port,
         storage_loc=slurmdbd.storage_loc(settings.database.database_name, record.name),
         storage_user=settings.database.user_name,
         storage_pass=secrets.get(state_dir, settings.database.password_secret_arn, DATABASE),

@@ -54,14 +54,14 @@ def _fetch(url: str, state_dir: Path, cluster_dir: Path) -> Path:
         except Exception as err:  # noqa: BLE001 - NotFound or a bad URL: both are download failures of the node
             raise ClusterError(str(err)) from None
     if parsed.scheme == "https":
-        return _download(url, cluster_dir / "downloads")
+        return download(url, cluster_dir / "downloads")
     path = Path(parsed.path if parsed.scheme == "file" else url)
     if not path.is_file():
         raise ClusterError(f"{path} is no file on the host")
     return path
 
 
-def _download(url: str, cache: Path) -> Path:
+def download(url: str, cache: Path) -> Path:
     """Download an https:// script once per cluster (the host has the route the nodes lack)."""
     path = cache / hashlib.sha256(url.encode()).hexdigest()[:32]
     if path.is_file():

@@ -2,7 +2,9 @@
 
 ParallelCluster puts a Network Load Balancer (TCP 22, health-checked) in front of each login pool; locally HAProxy
 listens on the host's address of the cluster bridge, one port per pool, and checks each login node's sshd. The
-process belongs to the host service (found again by PID and config path after a restart) and goes with the cluster.
+extra ports of the setting `login_extra_ports` get a frontend each, forwarded to and health-checked on the same port
+of the pool's nodes; the balancer listens on that port too unless the host's address has it taken. The process
+belongs to the host service (found again by PID and config path after a restart) and goes with the cluster.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ FIRST_PORT = 2222  # port 22 of the host address is tried first; sshd on 0.0.0.0
 CHECK_INTERVAL_MS = 1000
 
 
-def render_config(pools: dict[str, list[tuple[str, str]]], listen: dict[str, tuple[str, int]], run_dir: Path) -> str:
-    """HAProxy's configuration: {pool: [(node name, address)]}, {pool: (address, port)} -> text. Pure."""
+def render_config(pools: dict[str, list[tuple[str, str]]], listen: dict[str, tuple[str, int]], run_dir: Path,
+                  extra: dict[str, list[tuple[int, int]]] | None = None) -> str:
+    """HAProxy's configuration: {pool: [(node name, address)]}, {pool: (address, port)} and the extra ports
+    {pool: [(node port, listening port)]} -> text. Pure."""
     lines = [
         "# Written by ParaCluster: the login pools' load balancer (ParallelCluster's Network Load Balancer).",
         "global",
@@ -40,11 +44,18 @@ def render_config(pools: dict[str, list[tuple[str, str]]], listen: dict[str, tup
         lines += ["", f"frontend login-{pool}", f"    bind {address}:{port}", f"    default_backend login-{pool}",
                   "", f"backend login-{pool}", "    balance roundrobin"]
         lines += [f"    server {name} {ip}:22 check inter {CHECK_INTERVAL_MS} fall 2 rise 1" for name, ip in nodes]
+        # Extra ports: proxies named extra-*, which the pool's health counts (its sshd) leave out.
+        for target, port in (extra or {}).get(pool, []):
+            proxy = f"extra-{pool}-{target}"
+            lines += ["", f"frontend {proxy}", f"    bind {address}:{port}", f"    default_backend {proxy}",
+                      "", f"backend {proxy}", "    balance roundrobin"]
+            lines += [f"    server {name} {ip}:{target} check inter {CHECK_INTERVAL_MS} fall 2 rise 1"
+                      for name, ip in nodes]
     return "\n".join(lines) + "\n"
 
 
-def _free_port(address: str, taken: set[int]) -> int:
-    for port in [22, *range(FIRST_PORT, FIRST_PORT + 200)]:
+def _free_port(address: str, taken: set[int], wanted: int = 22) -> int:
+    for port in [wanted, *range(FIRST_PORT, FIRST_PORT + 200)]:
         if port in taken:
             continue
         with socket.socket() as probe:
@@ -57,8 +68,33 @@ def _free_port(address: str, taken: set[int]) -> int:
     raise ClusterError(f"failed to find a free port on {address} for a login pool's load balancer")
 
 
-def ensure(record, cluster_dir: Path, gateway: str) -> dict | None:
-    """Start (or keep) the cluster's HAProxy for its login pools; record and return {pool: {address, port}}."""
+def assign_ports(listen: dict, pools: list[str], extra_ports: dict[str, list[int]], address: str, free_port) -> None:
+    """Give each pool a port for ssh and one per extra port ({"target", "port"} in the setting's order), in `listen`.
+
+    Ports already given are kept (clients keep their addresses across restarts and updates); extra ports no longer
+    asked for are dropped. `free_port(taken, wanted)` picks a port the host's address has free, `wanted` first.
+    """
+    taken = {entry["port"] for entry in listen.values()}
+    taken |= {item["port"] for entry in listen.values() for item in entry.get("extra", [])}
+    for pool in pools:
+        if pool not in listen:
+            port = free_port(taken, 22)
+            taken.add(port)
+            listen[pool] = {"address": address, "port": port}
+        entry = listen[pool]
+        kept = {item["target"]: item["port"] for item in entry.get("extra", [])}
+        wanted = extra_ports.get(pool, [])
+        taken -= {port for target, port in kept.items() if target not in wanted}
+        for target in wanted:
+            if target not in kept:
+                kept[target] = free_port(taken, target)
+                taken.add(kept[target])
+        entry["extra"] = [{"target": target, "port": kept[target]} for target in wanted]
+
+
+def ensure(record, cluster_dir: Path, gateway: str, extra_ports: dict[str, list[int]] | None = None) -> dict | None:
+    """Start (or keep) the cluster's HAProxy for its login pools and their `extra_ports` ({pool: [port]}); record
+    and return {pool: {address, port, extra: [{"target", "port"}]}}."""
     pools: dict[str, list[tuple[str, str]]] = {}
     for node in record.nodes.values():
         if node.node.node_type == "LoginNode":
@@ -71,14 +107,12 @@ def ensure(record, cluster_dir: Path, gateway: str) -> dict | None:
     run_dir = cluster_dir / "loadbalancer"
     run_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = run_dir / "haproxy.cfg"
-    taken = {entry["port"] for entry in balancer["listen"].values()}
-    for pool in pools:
-        if pool not in balancer["listen"]:
-            port = _free_port(gateway, taken)
-            taken.add(port)
-            balancer["listen"][pool] = {"address": gateway, "port": port}
+    assign_ports(balancer["listen"], list(pools), extra_ports or {}, gateway,
+                 lambda taken, wanted: _free_port(gateway, taken, wanted))
     listen = {pool: (entry["address"], entry["port"]) for pool, entry in balancer["listen"].items()}
-    text = render_config(pools, listen, run_dir)
+    extra = {pool: [(item["target"], item["port"]) for item in entry.get("extra", [])]
+             for pool, entry in balancer["listen"].items()}
+    text = render_config(pools, listen, run_dir, extra)
     if processes.runs_with(balancer["pid"], str(config_path)) and config_path.exists() and config_path.read_text() == text:
         return balancer["listen"]
     stop(record, cluster_dir)

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -36,6 +37,30 @@ EBS_MAX_GIB = 16384  # EBS volumes are at most 16 TiB
 
 def new_id(kind: str) -> str:
     return ID_PREFIXES[kind] + secrets.token_hex(9)[:17]
+
+
+def _id_pattern(kind: str) -> tuple[str, str]:
+    """The pattern (and its help) that the config's key for this kind of storage checks ids against."""
+    from paracluster.config.schema import storage as schema
+
+    field = {"Efs": schema.EFS_SETTINGS.fields["FileSystemId"],
+             "FsxLustre": schema.FSX_LUSTRE_SETTINGS.fields["FileSystemId"],
+             "Ebs": schema.EBS_SETTINGS.fields["VolumeId"],
+             "FileCache": schema.FILE_CACHE_SETTINGS.fields["FileCacheId"]}.get(kind)
+    if field is None:  # FSx ONTAP and OpenZFS volumes
+        return schema.FSX_VOLUME_ID, "use an FSx volume id such as fsvol-0123456789abcdef0"
+    return field.pattern, field.pattern_help
+
+
+def chosen_id(kind: str, storage_id: str | None) -> str:
+    """The id a new entry gets: `storage_id` (one from a real account, so configs that name it run unchanged) if it
+    has the form the config key for this kind accepts, else a new one."""
+    if storage_id is None:
+        return new_id(kind)
+    pattern, help_text = _id_pattern(kind)
+    if not re.match(pattern, storage_id):
+        raise BadRequestError(f"--id {storage_id} is not a valid {kind} id; {help_text}")
+    return storage_id
 
 
 class Registry:
@@ -95,26 +120,27 @@ class Registry:
     # --- creating -------------------------------------------------------------------------------------------
 
     def create_file_system(self, kind: str, *, name: str | None = None, cluster: str | None = None,
-                           settings: dict | None = None) -> dict:
+                           settings: dict | None = None, storage_id: str | None = None) -> dict:
         """A new EFS/FSx file system, FSx volume or File Cache: a host directory."""
         if kind not in ID_PREFIXES or kind in ("Ebs", "Snapshot"):
             raise BadRequestError(f"--type {kind} is not a file system type; use Efs, FsxLustre, FsxOntap, "
                                   "FsxOpenZfs or FileCache")
-        entry = _entry(kind, name, cluster, settings)
+        entry = _entry(kind, name, cluster, settings, self._unused(kind, storage_id))
         self.data_dir(entry).mkdir(parents=True)
         self.data_dir(entry).chmod(0o755)
         self.save(entry)
         return entry
 
     def create_volume(self, size_gib: int, *, count: int = 1, raid_type: int | None = None, name: str | None = None,
-                      cluster: str | None = None, snapshot: dict | None = None, settings: dict | None = None) -> dict:
+                      cluster: str | None = None, snapshot: dict | None = None, settings: dict | None = None,
+                      storage_id: str | None = None) -> dict:
         """A new EBS volume: `count` sparse disk images of `size_gib` each (a RAID when count > 1), or a snapshot's
         copy. It is formatted when a cluster first attaches it, as ParallelCluster formats a blank volume."""
         if size_gib is not None and size_gib < 1:
             raise BadRequestError(f"--size {size_gib} is too small; an EBS volume has at least 1 GiB")
         if size_gib is not None and size_gib > EBS_MAX_GIB:
             raise BadRequestError(f"--size {size_gib} is too large; an EBS volume has at most {EBS_MAX_GIB} GiB")
-        entry = _entry("Ebs", name, cluster, settings)
+        entry = _entry("Ebs", name, cluster, settings, self._unused("Ebs", storage_id))
         directory = self.path(entry["id"])
         directory.mkdir(parents=True)
         if snapshot is not None:
@@ -133,6 +159,14 @@ class Registry:
                     out.truncate(size_gib * GIB)
         self.save(entry)
         return entry
+
+    def _unused(self, kind: str, storage_id: str | None) -> str:
+        chosen = chosen_id(kind, storage_id)
+        existing = self.get(chosen)
+        if existing is not None:
+            raise ConflictError(f"--id {chosen}: {existing['type']} storage {chosen} exists already; choose another id "
+                                f"or delete it with `paracluster storage delete {chosen}`")
+        return chosen
 
     def snapshot(self, volume: dict, *, cluster: str | None = None) -> dict:
         """A snapshot of an (unmounted) EBS volume: a sparse copy of its disk images."""
@@ -174,10 +208,11 @@ class Registry:
             self.save(entry)
 
 
-def _entry(kind: str, name: str | None, cluster: str | None, settings: dict | None) -> dict:
+def _entry(kind: str, name: str | None, cluster: str | None, settings: dict | None,
+           storage_id: str | None = None) -> dict:
     from paracluster.providers.local.host.state import now
 
-    return {"id": new_id(kind), "type": kind, "name": name, "createdBy": cluster, "creationTime": now(),
+    return {"id": storage_id or new_id(kind), "type": kind, "name": name, "createdBy": cluster, "creationTime": now(),
             "attachments": [], "settings": settings or {}}
 
 

@@ -80,12 +80,6 @@ def http_tokens_for(imds_support: str | None) -> str:
     return "optional" if imds_support == "v1.0" else "required"
 
 
-def ec2_hostname(ipv4: str, region: str) -> str:
-    """EC2's private DNS name of an address: ip-10-0-0-2.ec2.internal (us-east-1), ip-...REGION.compute.internal."""
-    host = "ip-" + ipv4.replace(".", "-")
-    return f"{host}.ec2.internal" if region == "us-east-1" else f"{host}.{region}.compute.internal"
-
-
 def _partition(region: str) -> tuple[str, str]:
     if region.startswith("cn-"):
         return "aws-cn", "amazonaws.com.cn"

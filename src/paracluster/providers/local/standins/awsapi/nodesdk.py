@@ -2,8 +2,8 @@
 
 Debian 12's awscli (2.9) and python3-botocore (1.29) predate endpoint settings by environment variable, so nodes get
 current ones from PyPI: `install_sdk()` puts awscli (v1, which honours AWS_ENDPOINT_URL_<SERVICE> and `services`
-sections like CLI v2) and boto3 into /opt/paracluster/lib/aws-sdk-<digest>, with the nodes' own python3, once per
-pinned set. The nodes' root is an overlay of the host's, so that directory is there in every node; `node_files()`
+sections like CLI v2) and boto3 into /opt/paracluster/sdk/aws-<digest>, with the nodes' own python3, once per
+pinned set (beside /opt/paracluster/lib, whose old code copies host services remove). The nodes' root is an overlay of the host's, so that directory is there in every node; `node_files()`
 lists what makes it used there with no flag: /usr/local/bin/aws, a .pth file that puts the SDK on python3's path,
 and /etc/paracluster/aws.env with the region and endpoint URLs (also given to login shells and systemd units). The
 .pth file also loads aws.env into any Python process that did not inherit those variables (sudo, cron, `env -i`),
@@ -21,6 +21,8 @@ from pathlib import Path
 from paracluster.errors import ClusterError
 from paracluster.providers.local.host import commands as hostcmd
 from paracluster.providers.local.nodes.runtime import RUNTIME_ROOT, node_python
+
+SDK_ROOT = RUNTIME_ROOT.parent / "sdk"
 
 # awscli 1.46 carries its own botocore; boto3 and botocore are pinned together. urllib3 stays 1.26 (Debian 12's
 # line) because the SDK directory comes first on the nodes' path and Debian's python3-requests rejects urllib3 2.
@@ -68,7 +70,7 @@ def sdk_dir(python: str | None = None) -> Path:
     """Where the SDK for the nodes' python3 lives, keyed by the pins, the hook and the Python version."""
     python = python or node_python()
     digest = hashlib.sha256("\n".join([*REQUIREMENTS, HOOK_SOURCE, _python_version(python)]).encode())
-    return RUNTIME_ROOT / f"aws-sdk-{digest.hexdigest()[:12]}"
+    return SDK_ROOT / f"aws-{digest.hexdigest()[:12]}"
 
 
 def install_sdk(python: str | None = None, timeout: float = 900) -> Path:
@@ -77,6 +79,9 @@ def install_sdk(python: str | None = None, timeout: float = 900) -> Path:
     target = sdk_dir(python)
     if (target / ".complete").exists():
         return target
+    for directory in (SDK_ROOT.parent, SDK_ROOT):
+        directory.mkdir(exist_ok=True)
+        directory.chmod(0o755)
     staging = target.with_name(f"{target.name}.tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     argv = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location",
@@ -92,9 +97,6 @@ def install_sdk(python: str | None = None, timeout: float = 900) -> Path:
     hook.write_text(HOOK_SOURCE)
     hook.chmod(0o644)
     (staging / ".complete").touch()
-    for directory in (RUNTIME_ROOT.parent, RUNTIME_ROOT):
-        directory.mkdir(exist_ok=True)
-        directory.chmod(0o755)
     try:
         os.rename(staging, target)
     except OSError:  # another process installed it first

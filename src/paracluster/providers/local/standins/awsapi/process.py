@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from paracluster.providers.local.host import commands as hostcmd
 from paracluster.providers.local.nodes import processes
 
 START_TIMEOUT = 15.0
+_LOCKS: dict[str, threading.Lock] = {}  # per server name: the host service's threads must not start one twice
+_LOCKS_GUARD = threading.Lock()
 
 
 def run_dir(state_dir: Path) -> Path:
@@ -52,7 +55,13 @@ def start(module: str, name: str, state_dir: Path, address: str, port: int) -> d
     A server that runs on another address or port is replaced. Port 0 reuses the port of the last record of this
     name if there is one (clients keep the URL they were given), else lets the kernel choose.
     """
-    state_dir = Path(state_dir)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(f"{state_dir}/{name}", threading.Lock())
+    with lock:
+        return _start(module, name, Path(state_dir), address, port)
+
+
+def _start(module: str, name: str, state_dir: Path, address: str, port: int) -> dict:
     path = record_path(state_dir, name)
     current = running(state_dir, name)
     if current and current["address"] == address and (port in (0, current["port"])):
