@@ -50,7 +50,7 @@ SETTINGS: dict[str, Setting] = {
     "local.suspend_timeout": Setting(int, 2, "Slurm SuspendTimeout in seconds (ParallelCluster: 120)"),
     "local.resume_timeout": Setting(int, 60, "Slurm ResumeTimeout in seconds (ParallelCluster: 1800)"),
     "local.resume_timeout_per_node": Setting(
-        float, 0.3, "seconds added to ResumeTimeout per dynamic node: a burst of them boots one after another here"
+        float, 0.5, "seconds added to ResumeTimeout per dynamic node: a burst of them boots one after another here"
     ),
     "local.scaledown_idletime_seconds": Setting(
         int, -2, "idle seconds before a dynamic node is powered down; -2 uses the config's ScaledownIdletime minutes"

@@ -24,6 +24,9 @@ from paracluster.slurm.hostlist import compress_hostlist, expand_hostlist
 from paracluster.slurm.scaling import resume as scale
 
 LOG = "/var/log/parallelcluster/slurm_resume.log"
+# Nodes bound (booted) per fleet call: a local boot takes a fraction of a second of the host's few cores, so one call
+# for a 1,000-node burst would outlast the fleet client's timeout; batches also let the first nodes register early.
+BIND_BATCH_SIZE = 50
 
 
 def log(message: str) -> None:
@@ -123,8 +126,9 @@ def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generati
                 return {}
         result = scale(nodes, resume_file, knobs.get("scaling_strategy", "all-or-nothing"), launch)
         failed = dict(result.failed)
-        if result.assigned:
-            bindings = {instance["instanceId"]: node for node, instance in result.assigned.items()}
+        pairs = sorted((node, instance["instanceId"]) for node, instance in result.assigned.items())
+        for start in range(0, len(pairs), BIND_BATCH_SIZE):
+            bindings = {instance: node for node, instance in pairs[start:start + BIND_BATCH_SIZE]}
             bind_id = resume_request_id("bind", sorted(bindings.values()), resume_file, generations)
             answer = fleet.bind(bind_id, bindings)
             failed.update({item.name: item.code for item in answer.failed})

@@ -132,3 +132,17 @@ def test_only_powered_down_nodes_that_are_usable_are_launched_early():
     assert not awaits_launch({"State": "DOWN+CLOUD+POWERED_DOWN"})
     assert not awaits_launch({"State": "IDLE+CLOUD+POWERED_DOWN+POWERING_DOWN"})
     assert not awaits_launch({"State": "ALLOCATED+CLOUD"})
+
+
+def test_a_large_resume_binds_in_batches_the_fleet_answers_in_time():
+    from paracluster.slurm.resume import BIND_BATCH_SIZE
+
+    names = {f"q-dy-c-{n}": {"queue": "q", "computeResource": "c", "static": False} for n in range(1, 121)}
+    memory = MemoryFleet({name: {"queue": "q", "compute_resource": "c", "instance_type": "c5.xlarge"}
+                          for name in names})
+    calls = []
+    bind = memory.bind
+    memory.bind = lambda request_id, bindings: calls.append(len(bindings)) or bind(request_id, bindings)
+    assert resume("q-dy-c-[1-120]", None, {"nodes": names, "scaling_strategy": "best-effort"}, memory, {}, 0.0) == {}
+    assert sum(calls) == 120 and max(calls) <= BIND_BATCH_SIZE
+    assert len(by_node(memory)) == 120
