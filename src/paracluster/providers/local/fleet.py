@@ -46,6 +46,18 @@ class LocalFleet:
     def __init__(self, service, name: str):
         self.service = service
         self.name = name
+        self._statuses: dict[Path, tuple[int, dict]] = {}  # node directory -> (status.json's mtime, its content)
+
+    def _status(self, node_dir: Path) -> dict:
+        """A node's status.json, read again only when it changed: the cluster manager lists the fleet every second."""
+        try:
+            stamp = (node_dir / "status.json").stat().st_mtime_ns
+        except OSError:
+            return {}
+        cached = self._statuses.get(node_dir)
+        if cached is None or cached[0] != stamp:
+            cached = self._statuses[node_dir] = (stamp, instances.read_status(node_dir))
+        return cached[1]
 
     # --- idempotency ----------------------------------------------------------------------------------------
 
@@ -218,7 +230,7 @@ class LocalFleet:
             if state in ("terminated", "running"):
                 # A node whose PID 1 reported a failed bootstrap (kept alive for debugging, or gone): the cluster
                 # manager counts it at once and shows why in Slurm.
-                status = instances.read_status(self.service.store.node_dir(self.name, node.name))
+                status = self._status(self.service.store.node_dir(self.name, node.name))
                 if status.get("state") == "failed":
                     state, reason = "failed", status.get("reason")
                     if not instance.failure_recorded:
