@@ -102,9 +102,8 @@ class Fleet(Protocol):
 
     def launch(self, request_id: str, nodes: list[LaunchNode], all_or_nothing: bool) -> LaunchResult: ...
 
-    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
-        """Tie instances to Slurm nodes ({instance id: node name}); `not_before` is the earliest boot time (epoch)
-        a node may claim: Slurm rejects a resumed node that seems to have booted before its resume request."""
+    def bind(self, request_id: str, bindings: dict[str, str]) -> BindResult:
+        """Tie instances to Slurm nodes ({instance id: node name})."""
 
     def terminate(self, request_id: str, instance_ids: list[str]) -> TerminateResult: ...
 
@@ -151,9 +150,8 @@ class FleetClient:
         return from_data(LaunchResult, self._call("launch", request_id=request_id, nodes=to_data(nodes),
                                                   all_or_nothing=all_or_nothing))
 
-    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
-        return from_data(BindResult, self._call("bind", request_id=request_id, bindings=bindings,
-                                                not_before=not_before))
+    def bind(self, request_id: str, bindings: dict[str, str]) -> BindResult:
+        return from_data(BindResult, self._call("bind", request_id=request_id, bindings=bindings))
 
     def terminate(self, request_id: str, instance_ids: list[str]) -> TerminateResult:
         return from_data(TerminateResult, self._call("terminate", request_id=request_id,

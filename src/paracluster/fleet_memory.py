@@ -125,7 +125,7 @@ class MemoryFleet:
                                          "instances": [i.instance_id for i in result.launched]}
             return result
 
-    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
+    def bind(self, request_id: str, bindings: dict[str, str]) -> BindResult:
         with self._changing() as state:
             if request_id in state.answers:
                 return from_data(BindResult, state.answers[request_id]["answer"])

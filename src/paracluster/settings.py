@@ -48,7 +48,10 @@ SETTINGS: dict[str, Setting] = {
         float, 120.0, "seconds create-cluster waits for the head node and static nodes (DevSettings timeout caps it)"
     ),
     "local.suspend_timeout": Setting(int, 2, "Slurm SuspendTimeout in seconds (ParallelCluster: 120)"),
-    "local.resume_timeout": Setting(int, 180, "Slurm ResumeTimeout in seconds (ParallelCluster: 1800)"),
+    "local.resume_timeout": Setting(int, 60, "Slurm ResumeTimeout in seconds (ParallelCluster: 1800)"),
+    "local.resume_timeout_per_node": Setting(
+        float, 0.5, "seconds added to ResumeTimeout per dynamic node: a burst of them boots one after another here"
+    ),
     "local.scaledown_idletime_seconds": Setting(
         int, -2, "idle seconds before a dynamic node is powered down; -2 uses the config's ScaledownIdletime minutes"
     ),
@@ -57,6 +60,9 @@ SETTINGS: dict[str, Setting] = {
     "local.orphan_timeout": Setting(float, 5.0, "seconds before an instance no Slurm node owns is terminated"),
     "local.insufficient_capacity_timeout": Setting(
         float, 30.0, "seconds a compute resource stays out of use after insufficient capacity (ParallelCluster: 600)"
+    ),
+    "local.completing_timeout": Setting(
+        float, 10.0, "seconds a dynamic node may stay COMPLETING with no job running before it is powered down"
     ),
     "local.protected_failure_count": Setting(
         int, 10, "bootstrap failures in a queue before it enters protected mode (ParallelCluster: 10)"

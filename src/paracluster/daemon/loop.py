@@ -127,6 +127,7 @@ def settings_from(knobs: dict) -> PlanSettings:
         protected_failure_count=int(knobs["protected_failure_count"]),
         node_replacement_timeout=float(knobs["node_replacement_timeout"]),
         keep_failed_nodes=bool(knobs.get("keep_failed_nodes")),
+        completing_timeout=float(knobs.get("completing_timeout", 0)),
     )
 
 

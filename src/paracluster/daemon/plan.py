@@ -16,6 +16,7 @@ HEALTH_CHECK_REASON = "Scheduler health check failed"
 ICE_DISABLE_REASON = "(Code:{code})Temporarily disabling node due to insufficient capacity"
 ICE_ENABLE_REASON = "Enabling node since insufficient capacity timeout expired"
 INACTIVE_PARTITION_REASON = "inactive partition"
+STUCK_COMPLETING_REASON = "Node stuck completing a job that has ended"
 STOP_REASON = "stopping cluster"
 START_REASON = "starting cluster"
 
@@ -38,6 +39,9 @@ class PlanSettings:
     protected_failure_count: int = 10  # <= 0 disables protected mode
     node_replacement_timeout: float = 1800
     keep_failed_nodes: bool = False  # leave nodes whose bootstrap failed up (DOWN in Slurm) for debugging
+    # Seconds a dynamic node may stay COMPLETING with no job running before it is powered down; <= 0 never
+    # (ParallelCluster leaves it to Slurm's retries, which take minutes when a node missed the job's termination).
+    completing_timeout: float = 0
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Memory:
     # partition -> compute resource -> bootstrap failures. Kept per compute resource because a node of a *failing*
     # compute resource coming online is what resets the partition (healthy static nodes elsewhere must not).
     bootstrap_failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    # dynamic node -> when it was first seen COMPLETING with no job running.
+    completing: dict[str, float] = field(default_factory=dict)
 
     def failure_count(self, partition: str) -> int:
         return sum(self.bootstrap_failures.get(partition, {}).values())
@@ -186,6 +192,12 @@ def _expects_instance(node: SlurmNode) -> bool:
     return not (node.is_powered_down or node.is_powering_down or node.is_powering_up or node.is_power_down_pending)
 
 
+def _awaits_power_up(node: SlurmNode) -> bool:
+    """Powered down but allocated to a job: the early launch (PrologSlurmctld) gives it an instance before Slurm's
+    power-save thread marks it powering up, so that instance is the job's, not a leftover."""
+    return node.is_powered_down and not node.is_powering_down and node.base_state in ("ALLOCATED", "MIXED")
+
+
 def _launched_before(instance: InstanceRecord, moment: float) -> bool:
     """Whether the instance already existed when Slurm was read (else a resume may be launching it right now)."""
     launch_time = parse_time(instance.launch_time)
@@ -280,9 +292,10 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     replacing = {name: since for name, since in memory.static_in_replacement.items()
                  if name in active_by_name and not active_by_name[name].is_online}
 
-    # Dynamic nodes powering down or powered down keep no instance. Instances launched after Slurm was read may
-    # belong to a resume of a node the view still shows powered down, so they are left for the next loop.
+    # Dynamic nodes powering down or powered down keep no instance, unless a job waits for them. Instances launched
+    # after Slurm was read may belong to a resume of a node the view still shows powered down: left for next loop.
     actions.terminate((i for node in active if node.is_dynamic and (node.is_powering_down or node.is_powered_down)
+                       and not _awaits_power_up(node)
                        for i in by_name.get(node.name, []) if _launched_before(i, now)),
                       "dynamic node is powering down")
 
@@ -340,6 +353,7 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
         actions.add(LaunchStatic(tuple(node.name for node in replace)))
     replacing.update({node.name: now for node in replace})
 
+    completing = _stuck_completing(obs, memory, settings, actions, active)
     failures = _protected_mode(obs, memory, settings, actions, active, by_name, bootstrap_failures, partition_state)
     ice = _handle_ice(obs, memory, settings, actions, active, by_name, ice_nodes) if ice_enabled else {}
 
@@ -348,7 +362,27 @@ def _plan_running(obs: Observation, memory: Memory, settings: PlanSettings) -> P
     actions.terminate((i for i in instances if i.node_name not in known and i.launch_time is not None
                        and now - parse_time(i.launch_time) >= settings.orphan_timeout), "orphaned instance")
 
-    return Plan(tuple(actions.items), Memory(ice=ice, static_in_replacement=replacing, bootstrap_failures=failures))
+    return Plan(tuple(actions.items), Memory(ice=ice, static_in_replacement=replacing, bootstrap_failures=failures,
+                                             completing=completing))
+
+
+def _stuck_completing(obs: Observation, memory: Memory, settings: PlanSettings, actions: _Actions,
+                      active: list[SlurmNode]) -> dict[str, float]:
+    """Power down dynamic nodes left COMPLETING (IDLE: no job runs there) for longer than completing_timeout.
+
+    slurmctld's message that ends a job on a node can fail (the node was busy or unreachable for a moment); Slurm
+    then keeps the job COMPLETING on that node until a retry minutes later, although nothing runs there any more.
+    Powering the node down ends the job there at once, and the node comes back fresh for the next job.
+    """
+    if settings.completing_timeout <= 0:
+        return {}
+    since = {node.name: memory.completing.get(node.name, obs.time) for node in active
+             if node.is_dynamic and node.base_state == "IDLE" and "COMPLETING" in node.states
+             and not (node.is_powering_down or node.is_power_down_pending or node.is_powered_down)}
+    stuck = [node for node in active
+             if node.name in since and obs.time - since[node.name] >= settings.completing_timeout]
+    actions.set_nodes(stuck, "power_down_force", STUCK_COMPLETING_REASON)
+    return {name: first for name, first in since.items() if name not in {node.name for node in stuck}}
 
 
 def _protected_mode(obs: Observation, memory: Memory, settings: PlanSettings, actions: _Actions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from paracluster.plan.inventory import PlannedNode
@@ -16,6 +17,9 @@ class Timers:
 
     suspend_timeout: int = 120
     resume_timeout: int | None = None  # None: the config's ComputeNodeBootstrapTimeout, as ParallelCluster
+    # Added per dynamic node of the cluster. On EC2 a burst's instances boot side by side; on one machine they boot
+    # a few at a time, and the last node of a burst of all of them must not be declared dead for being last.
+    resume_timeout_per_node: float = 0.0
     power_save_interval: int | None = None
     power_save_min_interval: int | None = 0
     scaledown_idletime_seconds: int | None = None  # None: the config's ScaledownIdletime minutes
@@ -23,13 +27,19 @@ class Timers:
     orphan_timeout: float = 300.0
     insufficient_capacity_timeout: float = 600.0
     protected_failure_count: int = 10
+    completing_timeout: float = 0.0  # sweep of nodes stuck COMPLETING (the cluster manager); 0: none, as ParallelCluster
     fleet_provider: str = "local"  # which fleet the head node's programs reach (paracluster.fleet.connect)
 
 
 def resume_timeout(config, timers: Timers) -> int:
-    """Slurm's ResumeTimeout: ComputeNodeBootstrapTimeout keeps its meaning, capped by the provider's timer."""
+    """Slurm's ResumeTimeout: ComputeNodeBootstrapTimeout keeps its meaning, capped by the provider's timer (plus its
+    allowance per dynamic node)."""
     bootstrap = config.dev_settings.timeouts.compute_node_bootstrap_timeout
-    return bootstrap if timers.resume_timeout is None else min(int(timers.resume_timeout), bootstrap)
+    if timers.resume_timeout is None:
+        return bootstrap
+    dynamic = sum(max(resource.max_count - resource.min_count, 0) for queue in config.scheduling.slurm_queues
+                  for resource in queue.compute_resources)
+    return min(int(timers.resume_timeout) + math.ceil(timers.resume_timeout_per_node * dynamic), bootstrap)
 
 
 def render_input(config, catalog, facts: ClusterFacts, timers: Timers, local_host: bool) -> RenderInput:
@@ -79,6 +89,7 @@ def knobs(config, facts: ClusterFacts, nodes: list[PlannedNode], timers: Timers)
         "orphan_timeout": timers.orphan_timeout,
         "insufficient_capacity_timeout": timers.insufficient_capacity_timeout,
         "protected_failure_count": timers.protected_failure_count,
+        "completing_timeout": timers.completing_timeout,
         "node_replacement_timeout": resume_timeout(config, timers),
         "keep_failed_nodes": facts.keep_failed_nodes,
         "nodes": {node.name: {"queue": node.queue, "computeResource": node.compute_resource, "static": node.static}

@@ -66,6 +66,13 @@ class NodeKeys:
     jwt_key: bytes | None = None
 
 
+# slurmd's command line on compute nodes. -b reports the node's boot as slurmd's start: Slurm 22.05 accepts a resumed
+# node only if its boot time (registration time minus reported uptime, whole seconds) is not before the resume
+# request's second, and with -b a slurmd started after the resume always passes, without waiting for the next second.
+# (-b reports 0 s of uptime while the node's own uptime is under 1 s, i.e. while the node's time namespace is young.)
+SLURMD_ARGV = ["/usr/sbin/slurmd", "-D", "-b"]
+
+
 def default_user_name(config) -> str:
     """ParallelCluster's default user of the config's OS (constants.OS_MAPPING)."""
     from paracluster.config.schema.cluster import DEFAULT_USER_BY_OS
@@ -125,8 +132,7 @@ def node_spec(config, catalog, facts: ClusterFacts, node: PlannedNode, address: 
     else:
         # slurmd starts in the finalize phase, after OnNodeConfigured: a node whose scripts fail never gets a job.
         # -N: the node's hostname is not its Slurm name with UseEc2Hostnames.
-        services = [munged, {"name": "slurmd", "argv": ["/usr/sbin/slurmd", "-D", "-N", node.name],
-                             "phase": "finalize"}]
+        services = [munged, {"name": "slurmd", "argv": [*SLURMD_ARGV, "-N", node.name], "phase": "finalize"}]
         if node.static:
             # As ParallelCluster's finalize: a static node resumes itself, so a replacement of a node that was
             # drained (an update's DRAIN) or set down comes back into service. An idle node refuses it: no matter.

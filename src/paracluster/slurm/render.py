@@ -153,8 +153,11 @@ def _slurm_conf(inp: RenderInput) -> str:
             # Slurm 22.05 starts a batch job on resumed nodes only on a 30 s timer unless a PrologSlurmctld ends.
             ("PrologSlurmctld", inp.prolog_slurmctld),
             # Slurm holds batch jobs up to 3 s before scheduling them (batch_sched_delay) to batch submissions;
-            # local nodes boot in a second, so that delay would dominate a job's start.
-            ("SchedulerParameters", "nohold_on_prolog_fail,batch_sched_delay=0" if local else "nohold_on_prolog_fail"),
+            # local nodes boot in a second, so that delay would dominate a job's start. A batch job is never
+            # scheduled at submission in 22.05, only by the main scheduler's one-second loop or by backfill (every
+            # bf_interval, 30 s by default): backfill every second as well halves the wait for the first of them.
+            ("SchedulerParameters", "nohold_on_prolog_fail,batch_sched_delay=0,bf_interval=1" if local
+             else "nohold_on_prolog_fail"),
             ("BatchStartTimeout", 180),
         ]
     )

@@ -2,8 +2,9 @@
 
 Runs on the head node as SlurmUser (standard library only), against the fleet its cluster's knobs name. Request ids
 come from the Slurm call itself: the jobs and nodes of the resume request and the nodes' power-up generation (their
-LastBusyTime, which Slurm sets when it allocates them), so a second run for the same power-up gets the same
-instances back while a later power-up of the same nodes gets new ones. Nodes that get no instance are set DOWN with
+LastBusyTime and their job's allocation time), so a second run for the same power-up gets the same instances back
+while a later power-up of the same nodes gets new ones. Nodes the early launch (PrologSlurmctld) already launched
+for their job are skipped (paracluster.slurm.launching). Nodes that get no instance are set DOWN with
 ParallelCluster's reason `(Code:<error>)Failure when resuming nodes`, so Slurm requeues their jobs at once instead of
 waiting for ResumeTimeout; the cluster manager powers them down and handles insufficient capacity.
 """
@@ -11,7 +12,6 @@ waiting for ResumeTimeout; the cluster manager powers them down and handles insu
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -19,10 +19,14 @@ import time
 
 from paracluster import fleet as contract
 from paracluster.fleet import FleetError, LaunchNode
+from paracluster.slurm import launching
 from paracluster.slurm.hostlist import compress_hostlist, expand_hostlist
 from paracluster.slurm.scaling import resume as scale
 
 LOG = "/var/log/parallelcluster/slurm_resume.log"
+# Nodes bound (booted) per fleet call: a local boot takes a fraction of a second of the host's few cores, so one call
+# for a 1,000-node burst would outlast the fleet client's timeout; batches also let the first nodes register early.
+BIND_BATCH_SIZE = 50
 
 
 def log(message: str) -> None:
@@ -57,7 +61,11 @@ def normalize_resume_file(data: dict | None) -> dict | None:
 
 
 def power_up_generations(nodes: list[str]) -> dict[str, str]:
-    """{node: LastBusyTime} from Slurm: the same during one power-up, new when Slurm allocates the node again."""
+    """{node: LastBusyTime} from Slurm.
+
+    Slurm 22.05 clears LastBusyTime when it powers a node down and sets it when the node registers, so it tells
+    power-ups apart only together with the job's allocation time (`with_allocations`).
+    """
     try:
         result = subprocess.run(["scontrol", "show", "nodes", compress_hostlist(nodes), "-o"], capture_output=True,
                                 text=True, timeout=30)
@@ -85,8 +93,13 @@ def set_down(nodes: list[str], code: str) -> None:
 
 
 def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generations: dict[str, str],
-           started: float) -> dict[str, str]:
-    """Launch and bind instances for the nodes of `hostlist`; return {node: error code} of those that got none."""
+           started: float, allocated: dict[str, float] | None = None) -> dict[str, str]:
+    """Launch and bind instances for the nodes of `hostlist`; return {node: error code} of those that got none.
+
+    With `allocated` ({node: its job's allocation time}), nodes that already have an instance launched since then
+    (by the early launch, or an earlier run) are left as they are, and older instances of them are terminated.
+    Hold the launch lock (paracluster.slurm.launching) around it.
+    """
     nodes = expand_hostlist(hostlist)
     known = knobs["nodes"]
 
@@ -99,19 +112,49 @@ def resume(hostlist: str, resume_file: dict | None, knobs: dict, fleet, generati
                 for item in answer.launched}, failed
 
     try:
+        if allocated:
+            have, leftovers = launching.already_launched(fleet.instances(), allocated)
+            if leftovers:
+                log(f"terminating {len(leftovers)} instances left over from earlier power-ups of {hostlist}")
+                fleet.terminate(resume_request_id("leftover", sorted(leftovers), resume_file, generations), leftovers)
+            have &= set(nodes)
+            if have:
+                log(f"already launched for their jobs: {compress_hostlist(sorted(have))}")
+                nodes = [node for node in nodes if node not in have]
+                resume_file = launching.without_nodes(resume_file, have)
+            if not nodes:
+                return {}
         result = scale(nodes, resume_file, knobs.get("scaling_strategy", "all-or-nothing"), launch)
         failed = dict(result.failed)
-        if result.assigned:
-            bindings = {instance["instanceId"]: node for node, instance in result.assigned.items()}
-            answer = fleet.bind(resume_request_id("bind", sorted(bindings.values()), resume_file, generations),
-                                bindings, not_before=math.floor(started) + 1)
+        pairs = sorted((node, instance["instanceId"]) for node, instance in result.assigned.items())
+        for start in range(0, len(pairs), BIND_BATCH_SIZE):
+            bindings = {instance: node for node, instance in pairs[start:start + BIND_BATCH_SIZE]}
+            bind_id = resume_request_id("bind", sorted(bindings.values()), resume_file, generations)
+            answer = fleet.bind(bind_id, bindings)
             failed.update({item.name: item.code for item in answer.failed})
+            log(f"booted {compress_hostlist(answer.bound)} in {time.time() - started:.2f}s")
         if result.to_terminate:
             fleet.terminate(resume_request_id("unused", nodes, resume_file, generations), result.to_terminate)
     except FleetError as err:
         log(f"failed to resume {hostlist}: {err}")
         failed = {node: contract.UNREACHABLE for node in nodes}
     return failed
+
+
+def report(failed: dict[str, str], count: int, started: float, what: str = "resume") -> None:
+    """Set the nodes that got no instance DOWN with their code (Slurm requeues their jobs) and log the outcome."""
+    by_code: dict[str, list[str]] = {}
+    for node, code in failed.items():
+        by_code.setdefault(code, []).append(node)
+    for code, names in sorted(by_code.items()):
+        log(f"could not resume {compress_hostlist(names)}: {code}")
+        set_down(names, code)
+    log(f"{what} done in {time.time() - started:.2f}s: {count - len(failed)} launched, {len(failed)} failed")
+
+
+def with_allocations(generations: dict[str, str], allocated: dict[str, float]) -> dict[str, str]:
+    """Power-up generations that also name each node's job allocation, which a requeued job gets anew."""
+    return {node: f"{generations.get(node, '')}@{allocated.get(node, '')}" for node in {*generations, *allocated}}
 
 
 def main() -> None:
@@ -131,17 +174,15 @@ def main() -> None:
         knobs = json.load(source)
     try:
         fleet = contract.connect(knobs)
-        failed = resume(hostlist, resume_file, knobs, fleet, power_up_generations(nodes), started)
-    except FleetError as err:
+        with launching.launch_lock():
+            jobs = [str(job.get("job_id")) for job in (resume_file or {}).get("jobs") or []]
+            allocated = launching.allocation_times(launching.configuring_jobs(), jobs) if jobs else {}
+            generations = with_allocations(power_up_generations(nodes), allocated)
+            failed = resume(hostlist, resume_file, knobs, fleet, generations, started, allocated)
+    except (FleetError, OSError) as err:
         log(f"failed to resume {hostlist}: {err}")
         failed = {node: contract.UNREACHABLE for node in nodes}
-    by_code: dict[str, list[str]] = {}
-    for node, code in failed.items():
-        by_code.setdefault(code, []).append(node)
-    for code, names in sorted(by_code.items()):
-        log(f"could not resume {compress_hostlist(names)}: {code}")
-        set_down(names, code)
-    log(f"resume done in {time.time() - started:.2f}s: {len(nodes) - len(failed)} launched, {len(failed)} failed")
+    report(failed, len(nodes), started)
 
 
 if __name__ == "__main__":

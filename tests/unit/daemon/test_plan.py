@@ -12,6 +12,7 @@ from paracluster.daemon.plan import (
     HEALTH_CHECK_REASON,
     ICE_ENABLE_REASON,
     STATIC_REPLACEMENT_REASON,
+    STUCK_COMPLETING_REASON,
     LaunchStatic,
     Memory,
     Plan,
@@ -142,6 +143,38 @@ def test_unhealthy_dynamic_nodes_are_terminated_and_powered_down():
     )
     # Plain health failures are not bootstrap failures.
     assert result.memory == Memory()
+
+
+def test_instances_of_powered_down_nodes_allocated_to_a_job_are_kept():
+    # The early launch boots a job's nodes before Slurm's power-save thread marks them powering up.
+    lines = [line("q1-dy-cr1-1", "ALLOCATED+CLOUD+POWERED_DOWN"), line("q1-dy-cr1-2", "MIXED+CLOUD+POWERED_DOWN"),
+             line("q1-dy-cr1-3", "IDLE+CLOUD+POWERED_DOWN")]
+    instances = [instance("i-1", "q1-dy-cr1-1"), instance("i-2", "q1-dy-cr1-2"), instance("i-3", "q1-dy-cr1-3")]
+    assert plan(observe(lines, instances), Memory(), SETTINGS).actions == (
+        Terminate(("i-3",), "dynamic node is powering down"),)
+
+
+def test_dynamic_nodes_left_completing_with_no_job_are_powered_down_after_the_timeout():
+    import dataclasses
+
+    settings = dataclasses.replace(SETTINGS, completing_timeout=10)
+    lines = [line("q1-dy-cr1-1", "IDLE+COMPLETING+CLOUD"),  # a job's end never reached it
+             line("q1-dy-cr1-2", "MIXED+COMPLETING+CLOUD"),  # another job still runs there
+             line("q1-st-cr1-1", "IDLE+COMPLETING+CLOUD"),  # static: never powered down
+             line("q1-dy-cr1-3", "IDLE+COMPLETING+CLOUD+POWERING_DOWN")]  # on its way already
+    instances = [instance(f"i-{n}", f"q1-dy-cr1-{n}") for n in (1, 2, 3)] + [instance("i-9", "q1-st-cr1-1")]
+    first = plan(observe(lines, instances), Memory(), settings)
+    assert first.actions == (Terminate(("i-3",), "dynamic node is powering down"),)
+    assert first.memory.completing == {"q1-dy-cr1-1": NOW}
+    still = plan(observe(lines, instances, time=NOW + 9.9), first.memory, settings)
+    assert not any(isinstance(action, SetNodeState) for action in still.actions)
+    stuck = plan(observe(lines, instances, time=NOW + 10), still.memory, settings)
+    assert SetNodeState(("q1-dy-cr1-1",), "power_down_force", STUCK_COMPLETING_REASON) in stuck.actions
+    assert stuck.memory.completing == {}
+    # A node that finished completing meanwhile is forgotten; the sweep is off unless asked for (ParallelCluster).
+    done = [line("q1-dy-cr1-1", "IDLE+CLOUD")] + lines[1:]
+    assert plan(observe(done, instances, time=NOW + 5), first.memory, settings).memory.completing == {}
+    assert plan(observe(lines, instances, time=NOW + 60), first.memory, SETTINGS).memory.completing == {}
 
 
 def test_resume_timeout_and_launch_failures_count_as_bootstrap_failures():

@@ -196,3 +196,30 @@ def test_old_runtime_copies_go_once_no_process_uses_them(tmp_path, monkeypatch):
             process.kill()
             process.wait()
     assert set(runtime.prune_runtimes(keep=current)) == {held, used}  # their service and process ended
+
+
+def test_a_create_of_a_name_in_use_leaves_that_clusters_configuration_alone(service):
+    service.create_cluster("same", "Region: us-east-1\n# the first\n")
+    with pytest.raises(ConflictError):
+        service.create_cluster("same", "Region: us-east-1\n# the second\n")
+    assert "the first" in (service.store.cluster_dir("same") / "cluster-config.yaml").read_text()
+
+
+def test_a_create_right_after_a_delete_of_the_same_name_starts_afresh(service, monkeypatch):
+    from paracluster.providers.local.host import state
+
+    store = service.store
+    store.create(ClusterState("again", "local", "0", "t"), {"cluster-config.yaml": "old\n"})
+    (store.cluster_dir("again") / "nodes" / "n1").mkdir(parents=True)
+    real_rmtree = state.shutil.rmtree
+
+    def slow_rmtree(path, *args, **kwargs):
+        # The old files are still being removed when the same name is created again.
+        assert store.create(ClusterState("again", "local", "0", "t2"), {"cluster-config.yaml": "new\n"})
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(state.shutil, "rmtree", slow_rmtree)
+    store.remove("again")
+    assert (store.cluster_dir("again") / "cluster-config.yaml").read_text() == "new\n"
+    assert store.load("again").creation_time == "t2"
+    assert not (store.cluster_dir("again") / "nodes").exists()

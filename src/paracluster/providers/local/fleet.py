@@ -14,7 +14,6 @@ import grp
 import logging
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,6 +46,18 @@ class LocalFleet:
     def __init__(self, service, name: str):
         self.service = service
         self.name = name
+        self._statuses: dict[Path, tuple[int, dict]] = {}  # node directory -> (status.json's mtime, its content)
+
+    def _status(self, node_dir: Path) -> dict:
+        """A node's status.json, read again only when it changed: the cluster manager lists the fleet every second."""
+        try:
+            stamp = (node_dir / "status.json").stat().st_mtime_ns
+        except OSError:
+            return {}
+        cached = self._statuses.get(node_dir)
+        if cached is None or cached[0] != stamp:
+            cached = self._statuses[node_dir] = (stamp, instances.read_status(node_dir))
+        return cached[1]
 
     # --- idempotency ----------------------------------------------------------------------------------------
 
@@ -113,7 +124,7 @@ class LocalFleet:
             return 1 << 30
         return max(0, int(limit) - self.service.instances_in_use(instance_type))
 
-    def bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> BindResult:
+    def bind(self, request_id: str, bindings: dict[str, str]) -> BindResult:
         """Boot each reserved instance as the Slurm node it is bound to ({instance id: node name})."""
         from paracluster.providers.local.host.pipeline import Creation, start_node
 
@@ -141,12 +152,6 @@ class LocalFleet:
                            self.service.faults)
 
             def boot(node_name: str) -> tuple[str, str | None]:
-                # Slurm 22.05 accepts a resumed node only if its boot time (now minus its uptime, rounded up to
-                # whole seconds) is not before the resume request's second: the node's clock must start after the
-                # next whole second, so its time namespace is made no earlier than that.
-                delay = (not_before or 0) - time.time()
-                if delay > 0:
-                    time.sleep(delay)
                 try:
                     start_node(ctx, record.nodes[node_name], wait=False, save=False)
                     return node_name, None
@@ -193,8 +198,9 @@ class LocalFleet:
             result = TerminateResult()
 
             def forget(current: ClusterState) -> None:
+                by_id = current.by_instance()  # once: a burst's terminate names a thousand instances
                 for instance_id in instance_ids:
-                    node = current.by_instance().get(instance_id)
+                    node = by_id.pop(instance_id, None)
                     if current.reservations.pop(instance_id, None) is not None:
                         result.terminated.append(instance_id)
                     elif node is not None and node.node.node_type == "ComputeNode":
@@ -224,7 +230,7 @@ class LocalFleet:
             if state in ("terminated", "running"):
                 # A node whose PID 1 reported a failed bootstrap (kept alive for debugging, or gone): the cluster
                 # manager counts it at once and shows why in Slurm.
-                status = instances.read_status(self.service.store.node_dir(self.name, node.name))
+                status = self._status(self.service.store.node_dir(self.name, node.name))
                 if status.get("state") == "failed":
                     state, reason = "failed", status.get("reason")
                     if not instance.failure_recorded:
@@ -266,8 +272,8 @@ class LocalFleet:
     def serve_launch(self, request_id: str, nodes: list[dict], all_or_nothing: bool) -> dict:
         return to_data(self.launch(request_id, [from_data(LaunchNode, n) for n in nodes], all_or_nothing))
 
-    def serve_bind(self, request_id: str, bindings: dict[str, str], not_before: float | None = None) -> dict:
-        return to_data(self.bind(request_id, bindings, not_before))
+    def serve_bind(self, request_id: str, bindings: dict[str, str]) -> dict:
+        return to_data(self.bind(request_id, bindings))
 
     def serve_terminate(self, request_id: str, instance_ids: list[str]) -> dict:
         return to_data(self.terminate(request_id, instance_ids))

@@ -87,7 +87,11 @@ def run(argv: list[str], *, check: bool = False, timeout: float | None = 60, inp
     proc = spawn(argv, text=text, **options)
     try:
         try:
-            stdout, stderr = proc.communicate(input, timeout=timeout)
+            if subprocess.PIPE in (options["stdin"], options["stdout"], options["stderr"]) or timeout is None:
+                stdout, stderr = proc.communicate(input, timeout=timeout)
+            else:
+                stdout, stderr = None, None
+                _wait(proc, timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -102,6 +106,28 @@ def run(argv: list[str], *, check: bool = False, timeout: float | None = 60, inp
         raise ClusterError(f"failed to {what or 'run `' + ' '.join(argv) + '`'} (exit {result.returncode}): "
                            f"{_tail(result)}")
     return result
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait for a command without pipes in one blocking wait, killing it at the timeout (TimeoutExpired then).
+
+    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a node boot (a command of some 30 ms) would pay.
+    """
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        proc.wait()
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise subprocess.TimeoutExpired(proc.args, timeout)
 
 
 def _tail(result: subprocess.CompletedProcess) -> str:

@@ -88,10 +88,7 @@ class Service:
         record = ClusterState(name=name, region=region or "local", version=__version__, creation_time=now(),
                               desired=Desired(rollback_on_failure=rollback_on_failure), observed=Observed(),
                               slurmrestd=bool(self.settings["slurmrestd"]))
-        directory = self.store.cluster_dir(name)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "cluster-config.yaml").write_text(config_text)
-        if not self.store.create(record):
+        if not self.store.create(record, {"cluster-config.yaml": config_text}):
             existing = self.store.load(name)
             status = existing.status if existing else "unknown"
             raise ConflictError(f"cluster '{name}' already exists (status {status}); choose another name or "

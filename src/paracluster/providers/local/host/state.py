@@ -14,6 +14,7 @@ Layout under the state directory:
   clusters/<name>/ovl/               a tmpfs with the nodes' overlay upper layers
   clusters/<name>/storage/<item>/    mount points of its EBS volumes (loop-mounted)
   clusters/<name>/ephemeral/<node>/  instance store disk images of its running nodes
+  removing/<name>-<id>/              a deleted cluster's directory while its files are removed
   storage/<id>/                      registered file systems, volumes and snapshots (storage_registry.py)
   keypairs/<name>.pem, .pub          key pairs
 """
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import threading
+import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -185,11 +187,15 @@ class StateStore:
             return None
         return from_data(ClusterState, data)
 
-    def create(self, record: ClusterState) -> bool:
-        """Save a new record; False (and nothing written) when a cluster of that name exists."""
+    def create(self, record: ClusterState, files: dict[str, str] | None = None) -> bool:
+        """Save a new record and its `files` (name -> text, in the cluster's directory); False (and nothing
+        written) when a cluster of that name exists."""
         with self._lock(record.name):
             if (self.cluster_dir(record.name) / "cluster.json").exists():
                 return False
+            self.cluster_dir(record.name).mkdir(parents=True, exist_ok=True)
+            for file_name, text in (files or {}).items():
+                (self.cluster_dir(record.name) / file_name).write_text(text)
             self._save(record)
             return True
 
@@ -225,5 +231,12 @@ class StateStore:
         return [record for record in (self.load(name) for name in self.names()) if record]
 
     def remove(self, name: str) -> None:
+        """Remove the cluster's directory: moved aside at once (a create of the same name right after the delete
+        starts afresh, whatever the removal of the old files still has to do), then deleted."""
+        trash = self.root / "removing" / f"{name}-{uuid.uuid4().hex[:8]}"
         with self._lock(name):
-            shutil.rmtree(self.cluster_dir(name), ignore_errors=True)
+            if not self.cluster_dir(name).exists():
+                return
+            trash.parent.mkdir(exist_ok=True)
+            os.rename(self.cluster_dir(name), trash)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -61,6 +61,15 @@ def enter(node_dir: str) -> None:
                     raise
 
 
+def exists(node_dir: str) -> bool:
+    """Whether the node has cgroups (a boot entered them and no stop removed them since); True if unsure."""
+    try:
+        mode = layout()
+    except OSError:
+        return True
+    return any(os.path.isdir(f"{hierarchy}/{node_group(node_dir)}") for hierarchy in hierarchies(mode))
+
+
 def remove(node_dir: str, timeout: float = 2.0) -> list[str]:
     """Remove the node's cgroups once its processes are gone; the paths that could not be removed."""
     try:

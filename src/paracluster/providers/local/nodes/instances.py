@@ -91,6 +91,8 @@ def find_pid(recorded: int | None, node_dir: Path) -> int | None:
 
 def node_processes(node_dirs: list[Path]) -> dict[Path, list[int]]:
     """The processes started for each node (booter or PID 1) that still run, found by spec path in one /proc scan."""
+    if not node_dirs:
+        return {}
     needles = {str(node_dir / "spec.json").encode(): node_dir for node_dir in node_dirs}
     found: dict[Path, list[int]] = {node_dir: [] for node_dir in node_dirs}
     for entry in Path("/proc").iterdir():
@@ -157,7 +159,10 @@ def stop_nodes(nodes: list[tuple[int | None, Path]], timeout: float = 5.0) -> No
     Processes of a node that no record knows (a boot cut short by a service restart) are stopped too. SIGRTMIN+4 is
     systemd's poweroff (SIGTERM would make it re-execute itself); once they are gone the nodes' cgroups go too.
     """
-    strays = node_processes([node_dir for _, node_dir in nodes])
+    # A node without cgroups has no process (its booter enters them before it starts anything): only the others
+    # need the /proc scan, which a burst would otherwise pay once per node boot for every process on the host.
+    strays = {node_dir: [] for _, node_dir in nodes}
+    strays.update(node_processes([node_dir for _, node_dir in nodes if cgroups.exists(str(node_dir))]))
     targets = []
     for pid, node_dir in nodes:
         pid = find_pid(pid, node_dir)

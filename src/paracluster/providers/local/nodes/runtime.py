@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import paracluster
+from paracluster.providers.local.host import commands as hostcmd
 
 RUNTIME_ROOT = Path("/opt/paracluster/lib")
 NODE_PYTHON = "/usr/bin/python3"
@@ -43,7 +44,8 @@ def node_python() -> str:
 
 
 def install_runtime() -> Path:
-    """Copy the package (Python sources and data) into the runtime directory, world-readable; no-op if present.
+    """Copy the package (Python sources, their bytecode and data) into the runtime directory, world-readable; no-op
+    if present.
 
     Copies of other code versions that no running process uses any more are removed.
     """
@@ -55,6 +57,9 @@ def install_runtime() -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     source = Path(paracluster.__file__).parent
     shutil.copytree(source, staging / "paracluster", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # Bytecode for the nodes' Python: every node boot and every run of a Slurm program imports this code, and
+    # neither a node (whose writes land in its own root layer) nor the slurm user can keep what it compiles.
+    hostcmd.run([NODE_PYTHON, "-m", "compileall", "-q", str(staging)], timeout=300)
     for path in [staging, *staging.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     (staging / ".complete").touch()

@@ -110,6 +110,7 @@ def timers(settings) -> Timers:
     return Timers(
         suspend_timeout=settings["local.suspend_timeout"],
         resume_timeout=settings["local.resume_timeout"],
+        resume_timeout_per_node=settings["local.resume_timeout_per_node"],
         power_save_interval=settings["local.power_save_interval"],
         power_save_min_interval=0,
         scaledown_idletime_seconds=None if idle == -2 else idle,
@@ -117,6 +118,7 @@ def timers(settings) -> Timers:
         orphan_timeout=settings["local.orphan_timeout"],
         insufficient_capacity_timeout=settings["local.insufficient_capacity_timeout"],
         protected_failure_count=settings["local.protected_failure_count"],
+        completing_timeout=settings["local.completing_timeout"],
         fleet_provider="local",
     )
 
